@@ -8,7 +8,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from melp.record import MIMIC_LEADS, STANDARD_LEADS, EcgReadError, EcgRecord
+from melp.record import MIMIC_LEADS, STANDARD_LEADS, EcgReadError, EcgReadWarning, EcgRecord
 
 __version__ = "0.1.0"
 
@@ -27,7 +27,7 @@ _LAZY = {
     "load_official_encoder": "melp.models.official",
 }
 
-__all__ = ["EcgRecord", "EcgReadError", "STANDARD_LEADS", "MIMIC_LEADS", "__version__", *_LAZY]
+__all__ = ["EcgRecord", "EcgReadError", "EcgReadWarning", "STANDARD_LEADS", "MIMIC_LEADS", "__version__", *_LAZY]
 
 
 def __getattr__(name: str) -> Any:

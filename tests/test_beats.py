@@ -1,0 +1,66 @@
+"""melp.beats: R peaks on the best lead, RR, heart rate, delineation, and graceful empty results."""
+from __future__ import annotations
+
+import neurokit2 as nk
+import numpy as np
+import pytest
+
+import melp
+from melp import EcgRecord
+
+FS = 500
+
+
+def simulated_record(heart_rate: float, seconds: float = 10, seed: int = 0) -> EcgRecord:
+    lead = nk.ecg_simulate(duration=seconds, sampling_rate=FS, heart_rate=heart_rate, random_state=seed, noise=0.01)
+    return EcgRecord(signal=np.tile(lead, (12, 1)), fs=FS, record_id=f"sim{heart_rate}")
+
+
+@pytest.mark.parametrize("heart_rate", [55, 75, 110])
+def test_heart_rate_matches_simulated_rate(heart_rate):
+    info = melp.beats(simulated_record(heart_rate))
+    assert info.lead == "II" and info.fs == FS
+    assert info.heart_rate == pytest.approx(heart_rate, abs=4)
+    assert info.rr.shape == (info.r_peaks.size - 1,) and info.r_peaks.dtype.kind == "i"
+
+
+def test_flat_lead_ii_falls_back_to_another_lead():
+    record = simulated_record(70)
+    signal = record.signal.copy()
+    signal[1] = 0.0
+    info = melp.beats(EcgRecord(signal=signal, fs=FS))
+    assert info.lead != "II" and info.heart_rate == pytest.approx(70, abs=4)
+
+
+def test_masked_lead_ii_is_not_used():
+    record = simulated_record(70)
+    mask = np.ones(12, bool)
+    mask[1] = False
+    info = melp.beats(EcgRecord(signal=record.signal, fs=FS, lead_mask=mask))
+    assert info.lead != "II" and info.n_beats > 5
+
+
+def test_noisy_lead_ii_loses_to_a_clean_lead():
+    record = simulated_record(70)
+    signal = record.signal.copy()
+    signal[1] = np.random.default_rng(0).standard_normal(signal.shape[1])
+    assert melp.beats(EcgRecord(signal=signal, fs=FS)).lead != "II"
+
+
+@pytest.mark.parametrize("signal", [np.zeros((12, 5000)), np.ones((12, 400))], ids=["flat", "short"])
+def test_flat_or_short_records_give_empty_beats(signal):
+    info = melp.beats(EcgRecord(signal=signal, fs=FS))
+    assert info.n_beats == 0 and info.rr.size == 0 and np.isnan(info.heart_rate)
+
+
+@pytest.mark.parametrize("method", ["dwt", "peak"])
+def test_delineation_returns_wave_landmarks_per_beat(method):
+    info = melp.beats(simulated_record(70), delineate=method)
+    assert info.delineation is not None and "T_Peaks" in info.delineation
+    peaks = info.delineation["P_Peaks"]
+    assert peaks.size >= info.n_beats - 1 and np.nanmax(peaks) < simulated_record(70).n_samples
+
+
+def test_unknown_delineation_method_is_refused():
+    with pytest.raises(ValueError, match="delineate"):
+        melp.beats(simulated_record(70), delineate="wavelet")
