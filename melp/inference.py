@@ -1,0 +1,208 @@
+"""The inference API of ``MelpModel``: records and strings in, numpy arrays and strings out.
+
+Every method accepts one ``EcgRecord`` or a list where records are taken, preprocesses through
+``melp.data.preprocess`` (the one preprocessing path), batches internally and runs under
+``torch.inference_mode``. Tensors never leave this module.
+
+Long records (``window=``):
+- ``"first"`` (default): the first ``config.preprocess["seconds"]`` of the record, as the paper.
+- ``"all"``: every non-overlapping window (``melp.windows``); embeddings and features are averaged
+  over the windows (embeddings renormalised), zero-shot scores are averaged.
+- ``"best"`` (zero-shot only): for each prompt, the best-matching window's score, which catches
+  a finding present in only part of a long recording.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from melp.data.preprocess import PreprocessConfig, preprocess_batch, windows
+from melp.generation import GenerationConfig, generate
+from melp.record import EcgRecord
+
+if TYPE_CHECKING:
+    from melp.explain import Explanation
+
+Records = EcgRecord | Sequence[EcgRecord]
+Prompts = Sequence[str | Sequence[str]]
+WINDOW_MODES = ("first", "all", "best")
+DEFAULT_BATCH_SIZE = 32
+TEXT_BATCH_SIZE = 64
+
+
+def as_record_list(records: Records) -> list[EcgRecord]:
+    """One record or a sequence of records -> list; anything else is a TypeError naming the fix."""
+    record_list = [records] if isinstance(records, EcgRecord) else list(records)
+    for record in record_list:
+        if not isinstance(record, EcgRecord):
+            raise TypeError(f"expected EcgRecord or a list of them, got {type(record).__name__}; "
+                            "read files with melp.read_ecg(path)")
+    return record_list
+
+
+class InferenceMixin:
+    """Public inference methods; the model supplies encode_ecg_tensors, tokenize, encode_text_tensors,
+    decoder, tokenizer, config and logit_scale (log of the CLIP logit scale)."""
+
+    @property
+    def _device(self) -> torch.device:
+        return next(self.parameters()).device
+
+    @contextmanager
+    def evaluating(self) -> Iterator[None]:
+        """Eval mode and inference mode for the block; the caller's train/eval mode is restored after."""
+        was_training = self.training
+        self.eval()
+        try:
+            with torch.inference_mode():
+                yield
+        finally:
+            self.train(was_training)
+
+    @property
+    def preprocess_config(self) -> PreprocessConfig:
+        """The model's input preprocessing (rate, window, filter, normalisation, lead order)."""
+        return PreprocessConfig(**self.config.preprocess)
+
+    def _windows(self, record: EcgRecord, window: str) -> list[EcgRecord]:
+        if window not in WINDOW_MODES:
+            raise ValueError(f"window={window!r}, expected one of {WINDOW_MODES}")
+        seconds = self.preprocess_config.seconds
+        return [next(windows(record, seconds))] if window == "first" else list(windows(record, seconds))
+
+    def _ecg_outputs(self, records: Records, keys: tuple[str, ...], batch_size: int,
+                     window: str) -> list[dict[str, np.ndarray]]:
+        """Per record, each requested output of ``encode_ecg_tensors`` stacked over its windows (W, ...)."""
+        record_list = as_record_list(records)
+        pieces = [(index, piece) for index, record in enumerate(record_list) for piece in self._windows(record, window)]
+        collected: dict[str, list[np.ndarray]] = {key: [] for key in keys}
+        config = self.preprocess_config
+        with self.evaluating():
+            for start in range(0, len(pieces), batch_size):
+                batch = [piece for _, piece in pieces[start:start + batch_size]]
+                signals, lead_masks, _ = preprocess_batch(batch, config)  # (B, 12, T), (B, 12)
+                outputs = self.encode_ecg_tensors(torch.from_numpy(signals).to(self._device),
+                                                  torch.from_numpy(lead_masks).to(self._device))
+                for key in keys:
+                    collected[key].append(outputs[key].float().cpu().numpy())
+        stacked = {key: np.concatenate(parts) if parts else np.zeros((0,)) for key, parts in collected.items()}
+        owners = np.array([index for index, _ in pieces])
+        return [{key: stacked[key][owners == index] for key in keys} for index in range(len(record_list))]
+
+    def encode_ecg(self, records: Records, batch_size: int = DEFAULT_BATCH_SIZE, window: str = "first") -> np.ndarray:
+        """(N, E) L2-normalised rhythm-level ECG embeddings."""
+        per_record = self._ecg_outputs(records, ("rhythm",), batch_size, self._pooled_mode(window))
+        return _normalise_rows(np.stack([item["rhythm"].mean(axis=0) for item in per_record])
+                               if per_record else np.zeros((0, self.config.embed_dim), np.float32))
+
+    def features(self, records: Records, batch_size: int = DEFAULT_BATCH_SIZE, window: str = "first") -> np.ndarray:
+        """(N, E) linear-probe features: pre-projection beat embeddings averaged (paper §3.4)."""
+        per_record = self._ecg_outputs(records, ("probe_features",), batch_size, self._pooled_mode(window))
+        if not per_record:
+            return np.zeros((0, self.config.embed_dim), np.float32)
+        return np.stack([item["probe_features"].mean(axis=0) for item in per_record]).astype(np.float32)
+
+    @staticmethod
+    def _pooled_mode(window: str) -> str:
+        if window == "best":
+            raise ValueError("window='best' picks one window per prompt and only applies to zero_shot; "
+                             "use 'first' or 'all' for embeddings and features")
+        return window
+
+    def encode_text(self, texts: str | Sequence[str], batch_size: int = TEXT_BATCH_SIZE) -> np.ndarray:
+        """(M, E) L2-normalised text embeddings of reports or prompts."""
+        text_list = [texts] if isinstance(texts, str) else list(texts)
+        embeddings = []
+        with self.evaluating():
+            for start in range(0, len(text_list), batch_size):
+                tokens = self.tokenize(text_list[start:start + batch_size])
+                outputs = self.encode_text_tensors(tokens["input_ids"].to(self._device),
+                                                   tokens["attention_mask"].to(self._device))
+                embeddings.append(F.normalize(outputs["text_embeds"].float(), dim=-1).cpu().numpy())
+        if not embeddings:
+            return np.zeros((0, self.config.embed_dim), np.float32)
+        return np.concatenate(embeddings)
+
+    def _class_embeddings(self, prompts: Prompts) -> np.ndarray:
+        """(M, E) one embedding per class: the renormalised mean of its phrasings' embeddings."""
+        if isinstance(prompts, str):
+            raise TypeError("prompts must be a list (of strings or lists of phrasings), got one string; "
+                            f"pass [{prompts!r}]")
+        phrasings = [[prompt] if isinstance(prompt, str) else list(prompt) for prompt in prompts]
+        empty = [index for index, group in enumerate(phrasings) if not group]
+        if empty:
+            raise ValueError(f"prompts {empty} have no phrasings; give each class at least one string")
+        flat_embeddings = self.encode_text([text for group in phrasings for text in group])  # (sum, E)
+        bounds = np.cumsum([0] + [len(group) for group in phrasings])
+        means = np.stack([flat_embeddings[a:b].mean(axis=0) for a, b in zip(bounds[:-1], bounds[1:])])
+        return _normalise_rows(means)
+
+    def zero_shot(self, records: Records, prompts: Prompts, batch_size: int = DEFAULT_BATCH_SIZE,
+                  window: str = "first") -> np.ndarray:
+        """(N, M) cosine similarity of each ECG with each prompt (a prompt may be a list of phrasings)."""
+        class_embeddings = self._class_embeddings(prompts)  # (M, E)
+        per_record = self._ecg_outputs(records, ("rhythm",), batch_size, window)
+        scores = [item["rhythm"] @ class_embeddings.T for item in per_record]  # each (W, M)
+        if not scores:
+            return np.zeros((0, len(class_embeddings)), np.float32)
+        reduce = np.max if window == "best" else np.mean
+        return np.stack([reduce(per_window, axis=0) for per_window in scores]).astype(np.float32)
+
+    def zero_shot_probabilities(self, records: Records, prompts: Prompts, batch_size: int = DEFAULT_BATCH_SIZE,
+                                window: str = "first") -> np.ndarray:
+        """(N, M) softmax over the given prompts of the cosine scores times the learned logit scale."""
+        logits = self.zero_shot(records, prompts, batch_size, window) * self.contrastive_logit_scale()
+        logits = logits - logits.max(axis=1, keepdims=True)
+        exponentials = np.exp(logits)
+        return (exponentials / exponentials.sum(axis=1, keepdims=True)).astype(np.float32)
+
+    def generate_report(self, record: EcgRecord, *, num_beams: int = 1, max_new_tokens: int | None = None,
+                        min_new_tokens: int = 0, do_sample: bool = False, temperature: float = 1.0, top_k: int = 0,
+                        top_p: float = 1.0, repetition_penalty: float = 1.0, seed: int | None = None) -> str:
+        """The report the decoder writes for one record (first window). Greedy unless ``num_beams`` > 1
+        or ``do_sample``; ``max_new_tokens`` defaults to the decoder's context length minus BOS."""
+        if not isinstance(record, EcgRecord):
+            raise TypeError(f"generate_report takes one EcgRecord, got {type(record).__name__}; "
+                            "use generate_reports(records) for several")
+        config = GenerationConfig(
+            max_new_tokens=max_new_tokens or self.decoder.context_length - 1, min_new_tokens=min_new_tokens,
+            num_beams=num_beams, do_sample=do_sample, temperature=temperature, top_k=top_k, top_p=top_p,
+            repetition_penalty=repetition_penalty, seed=seed,
+        )
+        return self.generate_reports([record], config)[0]
+
+    def generate_reports(self, records: Records, config: GenerationConfig | None = None,
+                         batch_size: int = DEFAULT_BATCH_SIZE) -> list[str]:
+        """One generated report per record (first window each)."""
+        config = config or GenerationConfig(max_new_tokens=self.decoder.context_length - 1)
+        per_record = self._ecg_outputs(records, ("caption_tokens",), batch_size, "first")
+        reports = []
+        for start in range(0, len(per_record), batch_size):
+            caption_tokens = np.concatenate([item["caption_tokens"] for item in per_record[start:start + batch_size]])
+            with self.evaluating():
+                token_ids = generate(self.decoder, torch.from_numpy(caption_tokens).to(self._device), config)
+            reports += self.tokenizer.batch_decode(token_ids.cpu(), skip_special_tokens=True)
+        return [report.strip() for report in reports]
+
+    def explain(self, record: EcgRecord, text: str | None = None) -> "Explanation":
+        """Attention maps and sentence x beat similarity for one record's first window (see melp.explain).
+
+        ``text`` None explains the model's own (greedy) report.
+        """
+        from melp.explain import build_explanation
+
+        return build_explanation(self, record, text)
+
+    def contrastive_logit_scale(self) -> float:
+        """The learned CLIP logit scale exp(log scale), clamped at config.loss.max_logit_scale as in training."""
+        return float(self.logit_scale.detach().exp().clamp(max=self.config.loss.max_logit_scale))
+
+
+def _normalise_rows(rows: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(rows, axis=-1, keepdims=True)
+    return (rows / np.maximum(norms, np.finfo(np.float32).tiny)).astype(np.float32)

@@ -1,0 +1,103 @@
+"""MelpModel: wires the ECG tower, the text tower and the caption decoder together (tensor level).
+
+Record-level calls (encode_ecg, zero_shot, generate_report, explain, ...) come from ``InferenceMixin``.
+"""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from melp.config import MelpConfig
+from melp.inference import InferenceMixin
+from melp.losses import IGNORE_INDEX
+from melp.models.decoder import CaptionDecoder
+from melp.models.ecg_tower import EcgTower
+from melp.models.text_encoder import TextEncoder
+
+
+class MelpModel(InferenceMixin, nn.Module):
+    """ECG tower ``ecg_encoder``, text tower ``text_encoder``, caption decoder ``decoder``, CLIP logit scale."""
+
+    config_class = MelpConfig
+
+    def __init__(self, config: MelpConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.ecg_encoder = EcgTower(config)
+        self.text_encoder = TextEncoder(config.text, config.embed_dim)
+        tokenizer = self.text_encoder.tokenizer
+        # The report is [CLS] words [SEP]: the tokenizer's own CLS/SEP serve as the decoder's BOS/EOS.
+        self.decoder = CaptionDecoder(config.decoder, vocab_size=len(tokenizer), caption_width=config.decoder.width,
+                                      pad_token_id=tokenizer.pad_token_id, bos_token_id=tokenizer.cls_token_id,
+                                      eos_token_id=tokenizer.sep_token_id)
+        # Stored as log(1 / temperature), as CLIP; MelpLoss clamps exp() at loss.max_logit_scale.
+        self.logit_scale = nn.Parameter(torch.tensor(math.log(1.0 / config.loss.init_temperature)))
+
+    @property
+    def tokenizer(self):
+        return self.text_encoder.tokenizer
+
+    @property
+    def device(self) -> torch.device:
+        return self.logit_scale.device
+
+    def token_times(self) -> torch.Tensor:
+        """(L,) time in seconds of the centre of each encoder token's receptive field in the input window."""
+        config = self.config
+        starts = torch.arange(config.ecg_tokens, dtype=torch.float32) * config.samples_per_token  # (L,)
+        return (starts + (config.receptive_field - 1) / 2) / float(self.config.preprocess["fs"])
+
+    def tokenize(self, texts: list[str], max_length: int | None = None) -> dict[str, torch.Tensor]:
+        """Reports -> input_ids, attention_mask (B, L) on the model's device (normalised once, here)."""
+        encoded = self.text_encoder.tokenize(list(texts), max_length)
+        return {name: tensor.to(self.device) for name, tensor in encoded.items()}
+
+    def encode_ecg_tensors(self, signals: torch.Tensor, lead_mask: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+        """(B, 12, T) preprocessed signals -> rhythm (B, E), beats (B, Q, E), probe_features (B, E),
+        caption_tokens (B, Qc, Dc), beat_attention (B, Q, L), caption_attention (B, Qc, L), encoder_x, cnn_features."""
+        expected = self.config.input_samples
+        if signals.ndim != 3 or signals.shape[1] != self.config.ecg.in_leads or signals.shape[2] != expected:
+            raise ValueError(f"encode_ecg_tensors: signals have shape {tuple(signals.shape)}, expected "
+                             f"(B, {self.config.ecg.in_leads}, {expected}); run melp.preprocess with the model's "
+                             "config.preprocess first")
+        return self.ecg_encoder(signals.float(), lead_mask)
+
+    def encode_text_tensors(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> dict[str, torch.Tensor]:
+        """-> text_embeds (B, E) L2-normalised, sentence_embeds (B, S, E), sentence_mask (B, S), token_states."""
+        return self.text_encoder(input_ids, attention_mask)
+
+    def forward(self, signals: torch.Tensor, lead_mask: torch.Tensor | None, input_ids: torch.Tensor,
+                attention_mask: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Everything ``MelpLoss`` needs for a batch of ECG-report pairs."""
+        ecg = self.encode_ecg_tensors(signals, lead_mask)
+        text = self.encode_text_tensors(input_ids, attention_mask)
+        # Teacher forcing: read tokens 0..L-2, predict 1..L-1; padding targets are ignored.
+        caption_logits, _ = self.decoder(input_ids[:, :-1], ecg["caption_tokens"],
+                                         attention_mask=attention_mask[:, :-1])  # (B, L-1, V)
+        caption_labels = input_ids[:, 1:].masked_fill(attention_mask[:, 1:] == 0, IGNORE_INDEX)  # (B, L-1)
+        return {
+            "ecg_embeds": ecg["rhythm"],
+            "text_embeds": text["text_embeds"],
+            "beat_embeds": ecg["beats"],
+            "sentence_embeds": text["sentence_embeds"],
+            "sentence_mask": text["sentence_mask"],
+            "caption_logits": caption_logits,
+            "caption_labels": caption_labels,
+            "logit_scale": self.logit_scale.exp(),
+        }
+
+    def save_pretrained(self, directory: str | Path) -> Path:
+        """config.json + model.safetensors (+ tokenizer); see ``melp.checkpoint.save_pretrained``."""
+        from melp.checkpoint import save_pretrained
+
+        return save_pretrained(self, directory)
+
+    @classmethod
+    def from_pretrained(cls, directory: str | Path) -> "MelpModel":
+        """Rebuild a model saved with ``save_pretrained``; see ``melp.checkpoint.load_pretrained``."""
+        from melp.checkpoint import load_pretrained
+
+        return load_pretrained(directory)
