@@ -58,7 +58,7 @@ def test_paper_preset_has_published_sizes_and_shapes(paper_model):
 
 def test_demo_preset_shapes():
     model = MelpModel(MelpConfig.preset("demo")).eval()
-    assert model.config.ecg_tokens == 156
+    assert model.config.ecg_tokens == 62  # 10 s at 100 Hz through 4 stride-2 convs
     _check_forward_shapes(model, batch=3)
 
 

@@ -72,7 +72,7 @@ def test_config_round_trips_through_json(tmp_path):
     config.save_pretrained(tmp_path)
     loaded = MelpConfig.from_pretrained(tmp_path)
     assert loaded.to_dict() == config.to_dict()
-    assert loaded.ecg.conv_strides == (2, 2, 2, 2) and loaded.ecg_tokens == 156
+    assert loaded.ecg.conv_strides == (2, 2, 2, 2) and loaded.ecg_tokens == 62
 
 
 def test_config_rejects_unknown_field_and_quotes_bad_values():
