@@ -1,0 +1,135 @@
+"""What the entry points share: the model, its datasets, the training step and the zero-shot validator."""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from torch.utils.data import Dataset
+
+from melp.config import MelpConfig
+from melp.data.preprocess import PreprocessConfig
+from melp.datasets.registry import open_dataset
+from melp.datasets.store import convert_to_store
+from melp.losses import MelpLoss
+from melp.metrics import macro_auroc
+from melp.models.melp import MelpModel
+from train.config import TrainConfig
+from train.data import LeadMaskingView, make_eval_loader, take_prefix
+from train.distributed import DistEnv, barrier
+from train.evaluate import class_embeddings
+
+log = logging.getLogger(__name__)
+
+SUB_CONFIGS = ("ecg", "pooler", "text", "decoder", "loss")
+EVAL_BATCH_SIZE = 64
+
+
+def _merge(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    """``base`` with ``changes`` applied recursively (nested dicts merge, everything else replaces)."""
+    merged = dict(base)
+    for key, value in changes.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def build_model_config(config: TrainConfig) -> MelpConfig:
+    """``MelpConfig.preset(config.model_preset)`` with ``config.model_overrides`` merged in."""
+    preset = MelpConfig.preset(config.model_preset)
+    fields = {name: preset.to_dict()[name] for name in SUB_CONFIGS}
+    fields["preprocess"] = dict(preset.preprocess)
+    return MelpConfig(**_merge(fields, config.model_overrides))
+
+
+def build_model(config: TrainConfig) -> MelpModel:
+    """A fresh model from the preset, or the ``init_from`` checkpoint folder."""
+    if config.init_from:
+        if config.model_overrides:
+            raise ValueError(f"init_from={config.init_from!r} and model_overrides={config.model_overrides} were "
+                             "both given; the checkpoint's own config is used, so drop model_overrides")
+        log.info("starting from %s", config.init_from)
+        return MelpModel.from_pretrained(config.init_from)
+    return MelpModel(build_model_config(config))
+
+
+def open_split(config: TrainConfig, split: str, model_config: MelpConfig, env: DistEnv) -> Dataset:
+    """One split, preprocessed as the model expects; through a memmap store when ``store_dir`` is set.
+
+    Rank 0 converts a missing store once; the other ranks wait, then open it.
+    """
+    preprocess_config = PreprocessConfig(**model_config.preprocess)
+    if not config.store_dir:
+        return open_dataset(config.dataset, config.data_root, split, preprocess_config)
+    store = Path(config.store_dir) / f"{config.dataset}-{split}"
+    if env.is_main:
+        source = open_dataset(config.dataset, config.data_root, split, preprocess_config)
+        convert_to_store(source, store, num_workers=config.num_workers)
+    barrier(env)
+    return open_dataset(config.dataset, store, split, preprocess_config)
+
+
+def training_set(config: TrainConfig, model_config: MelpConfig, env: DistEnv) -> Dataset:
+    """The (prefix of the) training split with random lead masking."""
+    dataset = take_prefix(open_split(config, config.train_split, model_config, env), config.max_train_records)
+    return LeadMaskingView(dataset, config.lead_mask_prob, config.seed)
+
+
+def unwrap(model: nn.Module) -> nn.Module:
+    """The module inside a DistributedDataParallel wrapper (or the model itself)."""
+    return model.module if isinstance(model, nn.parallel.DistributedDataParallel) else model
+
+
+class PretrainStep:
+    """(wrapped model, batch) -> MelpLoss terms: tokenise the reports, forward, weigh the losses."""
+
+    def __init__(self, model_config: MelpConfig) -> None:
+        self.loss_fn = MelpLoss(model_config)
+
+    def __call__(self, model: nn.Module, batch: dict[str, Any]) -> dict[str, torch.Tensor]:
+        signals = batch["signals"]  # (B, C, T)
+        tokens = unwrap(model).tokenize(batch["reports"])
+        outputs = model(signals, batch["lead_mask"], tokens["input_ids"].to(signals.device),
+                        tokens["attention_mask"].to(signals.device))
+        return self.loss_fn(outputs)
+
+
+def dataset_labels(dataset: Dataset) -> tuple[tuple[str, ...], np.ndarray]:
+    """(label names, (N, K) label matrix) of a dataset or a prefix Subset of one."""
+    if isinstance(dataset, torch.utils.data.Subset):
+        names, matrix = dataset_labels(dataset.dataset)
+        return names, matrix[np.asarray(dataset.indices)]
+    return tuple(dataset.label_names), dataset.label_matrix()
+
+
+class ZeroShotValidator:
+    """model -> {"val_auroc": macro AUROC of prompt scores on the validation split}.
+
+    ``prompts`` maps each label name to one or more phrasings; class embeddings are built as
+    ``train.evaluate`` builds them (mean of the phrasings' ``encode_text``). Rank 0 only; no collectives.
+    """
+
+    def __init__(self, dataset: Dataset, prompts: dict[str, list[str]], batch_size: int = EVAL_BATCH_SIZE) -> None:
+        self.dataset = dataset
+        self.label_names, self.labels = dataset_labels(dataset)  # (N, K)
+        missing = [name for name in self.label_names if name not in prompts]
+        if missing:
+            raise KeyError(f"validation prompts lack classes {missing}; expected one entry per label of "
+                           f"{self.label_names}")
+        self.prompts = prompts
+        self.batch_size = batch_size
+
+    def __call__(self, model: nn.Module) -> dict[str, float]:
+        model = unwrap(model)
+        ecg_embeds = []
+        for batch in make_eval_loader(self.dataset, self.batch_size):
+            outputs = model.encode_ecg_tensors(batch["signals"].to(model.device),
+                                               batch["lead_mask"].to(model.device))
+            ecg_embeds.append(outputs["rhythm"].float().cpu().numpy())  # (B, D)
+        scores = np.concatenate(ecg_embeds) @ class_embeddings(model, self.prompts, self.label_names).T  # (N, K)
+        return {"val_auroc": macro_auroc(self.labels, scores, self.label_names).macro}

@@ -1,0 +1,161 @@
+"""Evaluate a model on a dataset through the public API only (``melp.load`` and the model's numpy methods).
+
+    python -m train.evaluate zeroshot  --dataset ptbxl-super --root PATH [--model PATH] [--split test] --out results.json
+    python -m train.evaluate retrieval --dataset synth --root PATH --split val --out results.json
+    python -m train.evaluate probe     --dataset cpsc2018 --root PATH --fraction 0.01 --out results.json
+
+zeroshot: each class's text embedding is the normalised mean of its prompt phrasings' ``encode_text``
+embeddings (``melp/prompts/<dataset>.json``); scores are cosine similarities with ``encode_ecg``; macro
+AUROC over classes with both labels (the rest are listed), per-class AUROC, bootstrap 95 % CIs.
+retrieval: recall@1/5/10 of ECG -> report and report -> ECG over the split; identical reports count as
+one target. probe: linear probe on ``model.features`` through ``train.probe``.
+Prints a table and saves everything as JSON.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from tqdm.auto import tqdm
+
+import melp
+from melp.datasets.registry import DATASET_NAMES, open_dataset
+from melp.metrics import DEFAULT_RESAMPLES, macro_auroc, retrieval_recall
+from train.prompts import validation_prompts
+
+logger = logging.getLogger(__name__)
+
+READ_CHUNK = 256  # records read and encoded at a time, so a split never sits in memory at once
+
+
+def _limit(dataset: Any, max_records: int | None) -> np.ndarray:
+    """Indices evaluated: all, or an evenly spaced subset of ``max_records`` (deterministic)."""
+    n_records = len(dataset)
+    if max_records is None or max_records >= n_records:
+        return np.arange(n_records)
+    return np.linspace(0, n_records - 1, max_records).round().astype(int)
+
+
+def _require_source(dataset: Any) -> None:
+    if not hasattr(dataset, "read_record"):
+        raise ValueError(f"{getattr(dataset, 'store_dir', dataset)}: evaluation reads raw records through the "
+                         "public API; pass --root of the source dataset, not of an array store")
+
+
+def encode_split(model: Any, dataset: Any, indices: np.ndarray, method: str) -> np.ndarray:
+    """(N, D) ``model.<method>`` (encode_ecg or features) over ``indices``, read and encoded in chunks."""
+    _require_source(dataset)
+    encode = getattr(model, method)
+    parts = []
+    for start in tqdm(range(0, len(indices), READ_CHUNK), desc=f"{method} {dataset.name}/{dataset.split}"):
+        records = [dataset.read_record(int(i)) for i in indices[start:start + READ_CHUNK]]
+        parts.append(encode(records))
+    return np.concatenate(parts) if parts else np.zeros((0, 0), np.float32)
+
+
+def class_embeddings(model: Any, prompts: dict[str, list[str]], label_names: tuple[str, ...]) -> np.ndarray:
+    """(K, D) normalised mean prompt embedding per class."""
+    rows = []
+    for name in label_names:
+        mean = model.encode_text(list(prompts[name])).mean(axis=0)  # (D,)
+        rows.append(mean / max(float(np.linalg.norm(mean)), np.finfo(np.float32).tiny))
+    return np.stack(rows)
+
+
+def run_zeroshot(model: Any, dataset: Any, args: argparse.Namespace) -> dict[str, Any]:
+    indices = _limit(dataset, args.max_records)
+    labels = dataset.label_matrix()[indices]  # (N, K)
+    if labels.shape[1] == 0:
+        raise ValueError(f"{args.dataset}: has no labels; zero-shot needs a labelled dataset (ptbxl-*, cpsc2018, csn, synth)")
+    prompts = validation_prompts(args.dataset, dataset.label_names)
+    ecg_embeds = encode_split(model, dataset, indices, "encode_ecg")  # (N, D)
+    scores = ecg_embeds @ class_embeddings(model, prompts, dataset.label_names).T  # (N, K)
+    report = macro_auroc(labels, scores, dataset.label_names, n_resamples=args.bootstrap, seed=args.seed)
+    return {"n_records": len(indices), **report.to_dict()}
+
+
+def run_retrieval(model: Any, dataset: Any, args: argparse.Namespace) -> dict[str, Any]:
+    indices = _limit(dataset, args.max_records)
+    reports = [dataset.report(int(i)) for i in indices]
+    if not any(reports):
+        raise ValueError(f"{args.dataset}: has no reports; retrieval needs mimic, synth or ptbxl-*")
+    ecg_embeds = encode_split(model, dataset, indices, "encode_ecg")  # (N, D)
+    text_embeds = np.concatenate([model.encode_text(reports[s:s + READ_CHUNK])
+                                  for s in range(0, len(reports), READ_CHUNK)])  # (N, D)
+    similarity = ecg_embeds @ text_embeds.T  # (N, N) ECG queries x reports
+    _, groups = np.unique(np.asarray(reports), return_inverse=True)  # identical reports share a group
+    return {"n_records": len(indices), "n_distinct_reports": int(groups.max() + 1),
+            "ecg_to_report": retrieval_recall(similarity, groups=groups),
+            "report_to_ecg": retrieval_recall(similarity.T, groups=groups)}
+
+
+def run_probe(model: Any, dataset_by_split: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
+    from train import probe  # the probe's training lives with its entry point
+
+    features = {split: encode_split(model, data, np.arange(len(data)), "features") for split, data in dataset_by_split.items()}
+    labels = {split: data.label_matrix() for split, data in dataset_by_split.items()}
+    return probe.probe_from_features(features, labels, dataset_by_split["test"].label_names,
+                                     fraction=args.fraction, seed=args.seed)
+
+
+def format_table(task: str, results: dict[str, Any]) -> str:
+    """A plain-text table of the headline numbers (and per-class AUROC for classification tasks)."""
+    lines = [f"{task}: {results['dataset']} / {results['split']} ({results.get('n_records', '?')} records)"]
+    if "macro_auroc" in results:
+        ci = results.get("macro_auroc_ci")
+        ci_text = f"  [{ci[0]:.4f}, {ci[1]:.4f}]" if ci else ""
+        lines.append(f"{'macro AUROC':<24}{results['macro_auroc']:.4f}{ci_text}")
+        for name, value in results["per_class_auroc"].items():
+            lines.append(f"  {name:<22}{value:.4f}   n+={results['positives'][name]}")
+        if results["skipped_classes"]:
+            lines.append(f"skipped (no positive or no negative): {', '.join(results['skipped_classes'])}")
+    for direction in ("ecg_to_report", "report_to_ecg"):
+        if direction in results:
+            lines.append(f"{direction:<24}" + "  ".join(f"{k} {v:.4f}" for k, v in results[direction].items()))
+    return "\n".join(lines)
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m train.evaluate", description=__doc__.split("\n")[0])
+    parser.add_argument("task", choices=("zeroshot", "probe", "retrieval"))
+    parser.add_argument("--dataset", required=True, choices=DATASET_NAMES)
+    parser.add_argument("--root", required=True, help="dataset folder")
+    parser.add_argument("--model", default=None, help="checkpoint folder (default: the embedded checkpoint)")
+    parser.add_argument("--split", default="test")
+    parser.add_argument("--out", default=None, help="JSON file for the results")
+    parser.add_argument("--max-records", type=int, default=None, help="evaluate an evenly spaced subset")
+    parser.add_argument("--bootstrap", type=int, default=DEFAULT_RESAMPLES, help="bootstrap resamples (0: no CI)")
+    parser.add_argument("--fraction", type=float, default=1.0, help="probe: share of training labels used")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--device", default=None)
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    model = melp.load(args.model, device=args.device)
+    preprocess_config = melp.PreprocessConfig(**model.config.preprocess)
+    if args.task == "probe":
+        splits = {split: open_dataset(args.dataset, args.root, split, preprocess_config) for split in ("train", "val", "test")}
+        results = run_probe(model, splits, args)
+    else:
+        dataset = open_dataset(args.dataset, args.root, args.split, preprocess_config)
+        results = (run_zeroshot if args.task == "zeroshot" else run_retrieval)(model, dataset, args)
+    results = {"task": args.task, "dataset": args.dataset, "split": args.split, "model": args.model or "embedded",
+               **results}
+    sys.stdout.write(format_table(args.task, results) + "\n")
+    if args.out:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text(json.dumps(results, indent=2))
+        logger.info("results saved to %s", args.out)
+    return results
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,46 @@
+"""Append-only CSV of training and validation metrics (rank 0 only)."""
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+COLUMNS = ("step", "epoch", "lr", "loss", "loss_rhythm", "loss_token", "loss_beat", "grad_norm",
+           "samples_per_s", "val_auroc")
+
+
+class MetricsLog:
+    """``metrics.csv`` with fixed :data:`COLUMNS`; a missing value is an empty cell."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if not self.path.exists():
+            with self.path.open("w", newline="", encoding="utf-8") as handle:
+                csv.writer(handle).writerow(COLUMNS)
+
+    def append(self, row: dict[str, float | int]) -> None:
+        unknown = sorted(set(row) - set(COLUMNS))
+        if unknown:
+            raise KeyError(f"{self.path}: metrics {unknown} are not columns; expected some of {COLUMNS}")
+        with self.path.open("a", newline="", encoding="utf-8") as handle:
+            csv.writer(handle).writerow([_format(row.get(column)) for column in COLUMNS])
+
+    def drop_after(self, step: int) -> None:
+        """Forget rows past ``step`` (written by a run that died after its last checkpoint)."""
+        with self.path.open(newline="", encoding="utf-8") as handle:
+            rows = list(csv.reader(handle))
+        kept = [rows[0]] + [r for r in rows[1:] if r and int(r[0]) <= step]
+        with self.path.open("w", newline="", encoding="utf-8") as handle:
+            csv.writer(handle).writerows(kept)
+
+    def read(self) -> list[dict[str, str]]:
+        with self.path.open(newline="", encoding="utf-8") as handle:
+            return list(csv.DictReader(handle))
+
+
+def _format(value: float | int | None) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return str(value)

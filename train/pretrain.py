@@ -1,0 +1,91 @@
+"""Stage 2: pretrain MELP on ECG-report pairs.
+
+    python -m train.pretrain --config train/configs/demo.yaml [--field=value ...]
+    torchrun --nproc_per_node 8 -m train.pretrain --config train/configs/paper.yaml --data_root=...
+
+Builds the model (``MelpConfig.preset`` + overrides, or ``init_from``), the datasets and the shared
+loop; validates by zero-shot macro AUROC; saves the final model with ``save_pretrained``.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import math
+import shutil
+from pathlib import Path
+
+from melp.checkpoint import CONFIG_FILE
+from melp.config import MelpConfig
+from melp.models.melp import MelpModel
+from train.builders import (PretrainStep, ZeroShotValidator, build_model, dataset_labels, open_split,
+                            training_set)
+from train.config import TrainConfig, load_config
+from train.data import take_prefix
+from train.distributed import DistEnv, cleanup_distributed, setup_distributed
+from train.loop import BEST_DIR, TrainState, build_trainer, fit, seed_everything
+from train.prompts import validation_prompts
+
+log = logging.getLogger(__name__)
+
+
+def parse_args(argv: list[str] | None) -> tuple[str, list[str]]:
+    """``--config PATH`` plus the ``--field=value`` overrides."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--config", required=True, help="YAML file of TrainConfig fields (train/configs/)")
+    args, overrides = parser.parse_known_args(argv)
+    return args.config, overrides
+
+
+def make_validator(config: TrainConfig, model_config: MelpConfig, env: DistEnv) -> ZeroShotValidator | None:
+    """Zero-shot validation on the val split, held by rank 0, when the run validates at all."""
+    if config.eval_every <= 0 and config.patience <= 0:
+        return None
+    dataset = take_prefix(open_split(config, config.val_split, model_config, env), config.max_val_records)
+    names, _ = dataset_labels(dataset)
+    if not names:
+        log.warning("%s/%s has no labels; zero-shot validation is off", config.dataset, config.val_split)
+        return None
+    return ZeroShotValidator(dataset, validation_prompts(config.dataset, names)) if env.is_main else None
+
+
+def save_final(config: TrainConfig, model: MelpModel, state: TrainState) -> Path | None:
+    """The best validated model (or the last one) to ``save_dir``; nothing when the run was cut short."""
+    if state.step < config.max_steps and not state.stopped_early:
+        log.info("stopped at step %d of %d; resume with the same command", state.step, config.max_steps)
+        return None
+    target = Path(config.save_dir or Path(config.output_dir) / "final")
+    best = Path(config.output_dir) / BEST_DIR
+    if target.exists() and not (target / CONFIG_FILE).is_file():
+        raise FileExistsError(f"{target}: exists and is not a model folder (no {CONFIG_FILE}); "
+                              "choose another --save_dir")
+    if state.best_auroc > -math.inf and best.is_dir():  # this run (or the one it resumed) validated
+        if target.exists():
+            shutil.rmtree(target)
+        shutil.copytree(best, target)
+    else:
+        model.save_pretrained(target)
+    log.info("saved the final model to %s", target)
+    return target
+
+
+def main(argv: list[str] | None = None) -> int:
+    config_path, overrides = parse_args(argv)
+    config = load_config(config_path, overrides)
+    env = setup_distributed()
+    logging.basicConfig(level=logging.INFO if env.is_main else logging.WARNING,
+                        format="%(asctime)s %(name)s %(levelname)s: %(message)s")
+    seed_everything(config.seed, rank=0)  # identical initial weights on every rank
+    model = build_model(config)
+    seed_everything(config.seed, env.rank)
+    train_set = training_set(config, model.config, env)
+    validator = make_validator(config, model.config, env)
+    trainer = build_trainer(model, PretrainStep(model.config), train_set, config, env, validator)
+    state = fit(trainer)
+    if env.is_main:
+        save_final(config, model, state)
+    cleanup_distributed()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
