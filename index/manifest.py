@@ -1,0 +1,141 @@
+"""The manifest of a library: which model made it (fingerprint), what it holds, and with which versions."""
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+import time
+import weakref
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import faiss
+import numpy as np
+
+MANIFEST_FILE = "manifest.json"
+FORMAT_VERSION = 1
+FINGERPRINT_CHARS = 16  # hex digits shown and stored (64 bits)
+# Config keys that say where weights or tokenizers were loaded from, not what they are: the weights
+# themselves are hashed, so the same model gives the same fingerprint on every machine.
+LOCATION_KEY_SUFFIXES = ("_path", "_name_or_path")
+VOLATILE_KEYS = frozenset({"transformers_version"})
+
+_fingerprint_cache: "weakref.WeakKeyDictionary[Any, str]" = weakref.WeakKeyDictionary()
+
+
+def _portable_config(value: Any) -> Any:
+    """The config dict without location keys and version stamps, recursively."""
+    if isinstance(value, dict):
+        return {
+            key: _portable_config(item)
+            for key, item in value.items()
+            if key not in VOLATILE_KEYS and not str(key).endswith(LOCATION_KEY_SUFFIXES)
+        }
+    if isinstance(value, (list, tuple)):
+        return [_portable_config(item) for item in value]
+    return value
+
+
+def model_fingerprint(model: Any) -> str:
+    """Hash of a model's weights (every state_dict tensor: name, dtype, shape, bytes) and its config.
+
+    Cached per model object; a model whose weights change in place after the first call keeps its
+    first fingerprint (libraries are built from frozen checkpoints).
+    """
+    cached = _fingerprint_cache.get(model)
+    if cached is not None:
+        return cached
+    import torch  # the model's tensors; only needed to read their bytes
+
+    digest = hashlib.sha256()
+    config = _portable_config(model.config.to_dict())
+    digest.update(json.dumps(config, sort_keys=True, default=str).encode())
+    for name, tensor in sorted(model.state_dict().items()):
+        data = tensor.detach().cpu().contiguous().reshape(-1)
+        digest.update(f"{name}|{data.dtype}|{tuple(tensor.shape)}".encode())
+        digest.update(data.view(torch.uint8).numpy().tobytes())
+    fingerprint = digest.hexdigest()[:FINGERPRINT_CHARS]
+    _fingerprint_cache[model] = fingerprint
+    return fingerprint
+
+
+def software_versions() -> dict[str, str]:
+    import melp
+
+    return {
+        "melp": melp.__version__,
+        "faiss": faiss.__version__,
+        "numpy": np.__version__,
+        "python": platform.python_version(),
+    }
+
+
+@dataclass
+class IndexEntry:
+    """One FAISS index file of the library."""
+
+    file: str
+    kind: str  # faiss_index.KIND_FLAT or KIND_IVF
+    count: int
+    nprobe: int = 0  # IVF lists searched per query; 0 for exact search
+    tuned_recall: float | None = None  # recall@10 vs exact at that nprobe, measured at build time
+
+
+@dataclass
+class Manifest:
+    model_fingerprint: str
+    model_path: str | None  # the checkpoint the library was built with, as given (None: default)
+    embed_dim: int
+    n_records: int
+    n_reports: int  # distinct report texts in the report index
+    source: str  # the --source spec(s) the rows came from, ";"-joined after adds
+    ecg_index: IndexEntry
+    report_index: IndexEntry | None
+    files: dict[str, int] = field(default_factory=dict)  # file name -> size in bytes, checked on open
+    created: str = ""
+    updated: str = ""
+    versions: dict[str, str] = field(default_factory=software_versions)
+    format_version: int = FORMAT_VERSION
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2, sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, payload: dict[str, Any]) -> "Manifest":
+        payload = dict(payload)
+        payload["ecg_index"] = IndexEntry(**payload["ecg_index"])
+        if payload.get("report_index") is not None:
+            payload["report_index"] = IndexEntry(**payload["report_index"])
+        return cls(**payload)
+
+    @classmethod
+    def read(cls, folder: Path) -> "Manifest":
+        path = folder / MANIFEST_FILE
+        if not path.exists():
+            raise FileNotFoundError(
+                f"{folder}: no {MANIFEST_FILE}; this is not a complete library. "
+                f"Build one with: python -m index.build --source ... --out {folder}"
+            )
+        manifest = cls.from_dict(json.loads(path.read_text()))
+        if manifest.format_version != FORMAT_VERSION:
+            raise ValueError(
+                f"{path}: library format {manifest.format_version}, expected {FORMAT_VERSION}; "
+                f"rebuild it with python -m index.build --out {folder} --force"
+            )
+        return manifest
+
+    def check_files(self, folder: Path) -> None:
+        """Every listed file exists with its recorded size (a truncated copy never opens)."""
+        for name, size in self.files.items():
+            path = folder / name
+            found = path.stat().st_size if path.exists() else None
+            if found != size:
+                raise ValueError(
+                    f"{path}: expected {size} bytes, found {'no file' if found is None else f'{found} bytes'}; "
+                    f"the library is incomplete; rebuild it with python -m index.build --out {folder} --force"
+                )
+
+
+def now_iso() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S%z")
