@@ -1,50 +1,184 @@
-"""MELP ECG explorer: builds the Gradio Blocks, wires events and launches.
+"""MELP ECG explorer: loads the model and library once, builds the Gradio Blocks, wires events, launches.
 
-This first version reads an uploaded ECG and describes it; the model panels arrive with the app issue.
+    python app.py [--port 7860] [--share] [--model checkpoints/my-run] [--library indexes/synth]
+
+GRADIO_SERVER_NAME, GRADIO_SERVER_PORT and the other GRADIO_* variables work as usual. Only the loaded
+model, library, example records and preset prompts (all read-only) live outside ``gr.State``.
 """
 from __future__ import annotations
 
 import argparse
 import logging
-import os
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import Any
 
 import gradio as gr
 
 import melp
+from ui import about, analysis, examples, handlers, layout
 
 logger = logging.getLogger(__name__)
 
+ROOT = Path(__file__).resolve().parent
+DEFAULT_MODEL_DIR = ROOT / "checkpoints" / "melp-demo"
+QUEUE_MAX_SIZE = 64  # waiting requests beyond this are refused with "queue full"
+MODEL_CONCURRENCY = 1  # model calls run one at a time (2 CPU cores)
+MAX_UPLOAD_SIZE = "60mb"  # gradio refuses bigger files before they reach a handler
 
-def describe_upload(path: str | None) -> str:
-    """Markdown summary of an uploaded ECG file, or a clear error for the user."""
-    if not path:
-        raise gr.Error("Upload an ECG file first.")
+
+@dataclass(frozen=True)
+class Resources:
+    """What the app loads once at startup and shares read-only between users."""
+
+    model: Any | None
+    model_source: str
+    model_problem: str | None  # why no model is loaded, for the banner
+    library: Any | None
+    library_problem: str | None
+    examples: tuple[examples.Example, ...]
+    presets: dict[str, list[str]]
+
+
+def load_model(path: str | None) -> tuple[Any | None, str, str | None]:
+    """(model or None, where it came from, why it is missing). An explicit --model must load."""
+    if path is not None:
+        return melp.load(path), str(path), None
+    if not (DEFAULT_MODEL_DIR / "config.json").exists():
+        return None, str(DEFAULT_MODEL_DIR), f"the default checkpoint {DEFAULT_MODEL_DIR.relative_to(ROOT)} does not exist yet"
+    return melp.load(str(DEFAULT_MODEL_DIR)), str(DEFAULT_MODEL_DIR), None
+
+
+def load_library(folder: str | None, model: Any | None) -> tuple[Any | None, str | None]:
+    """(library or None, why it is missing). An explicit --library must open."""
+    if model is None:
+        return None, "no model is loaded to embed queries"
+    if folder is not None:
+        from index.library import Library
+
+        return Library.open(folder, model=model), None
+    from index.default import default_library
+
+    return default_library(model), None
+
+
+def load_examples() -> tuple[examples.Example, ...]:
+    from melp.synth import simulate
+
+    return examples.build_examples(simulate)
+
+
+def load_resources(model_path: str | None, library_dir: str | None) -> Resources:
+    model, source, model_problem = load_model(model_path)
+    library, library_problem = load_library(library_dir, model)
+    return Resources(model=model, model_source=source, model_problem=model_problem, library=library,
+                     library_problem=library_problem, examples=load_examples(), presets=analysis.load_presets())
+
+
+def _preprocess_config(resources: Resources) -> Any | None:
+    return melp.PreprocessConfig(**resources.model.config.preprocess) if resources.model is not None else None
+
+
+def wire_loading(ui: layout.Layout, resources: Resources, analyse_after) -> None:
+    """Upload, examples and opening library rows: each replaces the session, redraws, then analyses."""
+    config = _preprocess_config(resources)
+    loaded = [ui.session, ui.record_info, ui.ecg_plot]
+    analyse_after(ui.files.upload(partial(handlers.load_upload, preprocess_config=config), [ui.files, ui.fs_hint],
+                                  loaded, api_name="load_record"))
+    analyse_after(ui.example_button.click(partial(_load_example, resources=resources, preprocess_config=config),
+                                          ui.example_choice, loaded, api_name="load_example"))
+    analyse_after(ui.open_button.click(partial(handlers.open_library_row, library=resources.library,
+                                               preprocess_config=config),
+                                       ui.result_choice, loaded, api_name="open_neighbour"))
+
+
+def _load_example(label: str, resources: Resources, preprocess_config: Any | None):
     try:
-        record = melp.read_ecg(path)
-    except melp.EcgReadError as exc:
+        example = examples.find_example(resources.examples, label)
+    except KeyError as exc:
         raise gr.Error(str(exc)) from exc
-    return (
-        f"**{record.record_id}**: {record.n_leads} leads, {record.fs:g} Hz, {record.duration:.1f} s"
-        + (f"\n\nReport in file: {record.report}" if record.report else "")
-    )
+    return handlers.load_record(example.record, preprocess_config)
 
 
-def build_demo() -> gr.Blocks:
+def wire_model(ui: layout.Layout, resources: Resources):
+    """Model and library events (model calls queued one at a time); returns analyse_after(event), which
+    chains the full analysis (report + attention, redraw, scores, neighbours) after a successful event."""
+    model = dict(model=resources.model)
+    limits = dict(concurrency_limit=MODEL_CONCURRENCY, concurrency_id="model")
+    report_outputs = [ui.session, ui.report_text, ui.heatmap_plot, ui.heatmap_json, ui.sentence_choice]
+    report_io = dict(fn=partial(analysis.generate_report, **model), inputs=[ui.session, ui.beams, ui.max_tokens],
+                     outputs=report_outputs, **limits)
+    score_io = dict(fn=partial(analysis.score_prompts, presets=resources.presets, **model),
+                    inputs=[ui.session, ui.prompts, ui.preset],
+                    outputs=[ui.scores_plot, ui.scores_table, ui.prompt_choice], **limits)
+    similar_io = dict(fn=partial(handlers.similar_ecgs, library=resources.library), inputs=[ui.session, ui.k],
+                      outputs=[ui.neighbour_cards, ui.suggestions, ui.result_choice])
+    redraw = dict(fn=handlers.redraw, inputs=[ui.session, ui.overlays, ui.query], outputs=ui.ecg_plot,
+                  api_visibility="private")
+    private = dict(api_visibility="private")
+
+    ui.overlays.input(handlers.redraw, [ui.session, ui.overlays, ui.query], ui.ecg_plot, api_name="redraw")
+    ui.report_button.click(**report_io, api_name="report").success(**redraw)
+    ui.heatmap_button.click(partial(analysis.heatmap_for_text, **model), [ui.session, ui.report_text],
+                            [ui.session, ui.heatmap_plot, ui.heatmap_json, ui.sentence_choice],
+                            api_name="heatmap", **limits).success(**redraw)
+    ui.explain_button.click(partial(analysis.explain_current, **model), ui.session, report_outputs,
+                            api_name="explain", **limits).success(**redraw)
+    ui.score_button.click(**score_io, api_name="score")
+    ui.sentence_choice.input(analysis.select_sentence, [ui.session, ui.sentence_choice], [ui.session, ui.heatmap_plot],
+                             api_name="select_sentence").success(**redraw)
+    ui.prompt_choice.input(partial(analysis.select_prompt, **model), [ui.session, ui.prompt_choice], ui.session,
+                           api_name="select_prompt", **limits).success(**redraw)
+    ui.query.release(**redraw)
+    ui.neighbours_button.click(**similar_io, api_name="neighbours")
+    ui.search_button.click(partial(handlers.text_search, library=resources.library), [ui.search_text, ui.k],
+                           [ui.search_cards, ui.result_choice], api_name="search")
+
+    def rest_of_analysis(step) -> None:
+        step.success(**redraw).success(**score_io, **private).success(**similar_io, **private)
+
+    rest_of_analysis(ui.analyse_button.click(**report_io, api_name="analyse"))
+
+    def analyse_after(event) -> None:
+        if resources.model is not None:
+            rest_of_analysis(event.success(**report_io, **private))
+
+    return analyse_after
+
+
+def build_demo(resources: Resources) -> gr.Blocks:
+    """The whole app; handlers get the shared read-only resources bound, everything else flows through gr.State."""
     with gr.Blocks(title="MELP ECG explorer") as demo:
-        gr.Markdown("# MELP ECG explorer\nResearch tool, not for clinical decisions.")
-        upload = gr.File(label="ECG file")
-        summary = gr.Markdown()
-        upload.upload(describe_upload, inputs=upload, outputs=summary, api_name="describe")
+        ui = layout.build_layout(
+            banner=about.banner_markdown(resources.model_problem, resources.library_problem),
+            example_labels=[example.label for example in resources.examples],
+            gallery=examples.gallery_html(resources.examples),
+            presets=list(resources.presets),
+            n_queries=about.beat_queries(resources.model),
+            about_text=about.about_markdown(resources.model, resources.model_source, resources.library),
+        )
+        wire_loading(ui, resources, wire_model(ui, resources))
     return demo
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--port", type=int, default=int(os.environ.get("GRADIO_SERVER_PORT", 7860)))
-    parser.add_argument("--share", action="store_true")
-    args = parser.parse_args()
-    logging.basicConfig(level=logging.INFO)
-    build_demo().queue(max_size=32).launch(server_port=args.port, share=args.share)
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description="MELP ECG explorer (Gradio)")
+    parser.add_argument("--port", type=int, default=None, help="server port (default: GRADIO_SERVER_PORT or 7860)")
+    parser.add_argument("--share", action="store_true", help="also serve through a public gradio.live link")
+    parser.add_argument("--model", default=None, help="save_pretrained folder (default: checkpoints/melp-demo)")
+    parser.add_argument("--library", default=None, help="retrieval library folder (default: the demo library)")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    resources = load_resources(args.model, args.library)
+    demo = build_demo(resources)
+    demo.queue(max_size=QUEUE_MAX_SIZE, default_concurrency_limit=MODEL_CONCURRENCY)
+    demo.launch(server_port=args.port, share=args.share or None, max_file_size=MAX_UPLOAD_SIZE,
+                theme=gr.themes.Soft(), css=layout.CSS)
 
 
 if __name__ == "__main__":

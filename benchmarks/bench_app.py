@@ -1,0 +1,136 @@
+"""Time from upload to every app panel filled, for one 10 s record, split by stage.
+
+    OMP_NUM_THREADS=2 python benchmarks/bench_app.py [--model checkpoints/melp-demo] [--library DIR] [--repeats 5]
+
+Stages are the app's own handlers and the model calls they make: read (upload staging + read_ecg),
+preprocess (+ R peaks), encode, zero-shot, generate, explain, retrieve (neighbours, report suggestions,
+thumbnails), plot (12-lead, scores, heatmap figures). Appends a section to benchmarks/RESULTS.md.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import melp  # noqa: E402
+from ui import handlers, overlays, report, scores, uploads  # noqa: E402
+
+logger = logging.getLogger("bench_app")
+
+RESULTS = ROOT / "benchmarks" / "RESULTS.md"
+TARGET_SECONDS = 2.0
+PROMPTS = ["atrial fibrillation", "sinus rhythm", "left bundle branch block", "inferior ST elevation",
+           "first degree AV block", "left ventricular hypertrophy"]
+NEIGHBOURS = 6
+REPORT_TOKENS = 64
+LIBRARY_SOURCE = "simulated:11:200"  # built next to the record when no --library is given
+
+
+def _fixture(folder: Path) -> list[Path]:
+    sys.path.insert(0, str(ROOT / "tests"))
+    from app_server import write_wfdb_record
+
+    return write_wfdb_record(folder, "bench01", ("sinus_rhythm", "lbbb"), seed=5)
+
+
+def _library(path: str | None, model, model_path: str, folder: Path):
+    from index.build import build_library
+    from index.library import Library
+
+    if path is None:
+        path = str(folder / "library")
+        build_library(LIBRARY_SOURCE, path, model, model_path=model_path, force=True)
+    return Library.open(path, model=model)
+
+
+def one_pass(files: list[Path], model, library) -> dict[str, float]:
+    """Seconds per stage for one upload-to-all-panels pass."""
+    times: dict[str, float] = {}
+    clock = time.perf_counter()
+
+    def lap(name: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        times[name] = now - clock
+        clock = now
+
+    folder = uploads.new_upload_folder()
+    uploads.stage_upload(files, folder)
+    record, notes = handlers.read_with_notes(uploads.pick_record(folder), None)
+    uploads.remove_upload_folder(folder)
+    lap("read")
+    session = handlers.new_session(record, notes, melp.PreprocessConfig(**model.config.preprocess))
+    lap("preprocess")
+    model.encode_ecg(record)
+    lap("encode")
+    prompt_scores = model.zero_shot(record, PROMPTS)[0]
+    lap("zero-shot")
+    text = model.generate_report(record, num_beams=1, max_new_tokens=REPORT_TOKENS)
+    lap("generate")
+    explanation = model.explain(record, text=text or None)
+    lap("explain")
+    rows = library.similar_ecgs(record, NEIGHBOURS)
+    library.reports_for(record, NEIGHBOURS)
+    for row in rows:  # the neighbour cards' thumbnails
+        library.record(row.row_id).lead("II")
+    lap("retrieve")
+    window = explanation.beat_attention.shape[1] / explanation.fs
+    matrix = overlays.sentence_heartbeat_matrix(explanation.sentence_beat_similarity, explanation.beat_attention,
+                                                session.r_peaks, record.fs, window)
+    handlers.figure_for(session)
+    scores.scores_figure(scores.rank_scores(PROMPTS, prompt_scores))
+    report.heatmap_figure(list(explanation.sentences), matrix)
+    lap("plot")
+    return times
+
+
+def _append_results(medians: dict[str, float], args: argparse.Namespace, model_path: str, n_library: int) -> str:
+    total = sum(medians.values())
+    lines = ["", "## App: upload to every panel filled (benchmarks/bench_app.py)", "",
+             f"One 10 s 500 Hz WFDB record, model `{model_path}`, library of {n_library} ECGs, "
+             f"median of {args.repeats} passes after one warm-up; {platform.processor() or platform.machine()}, "
+             f"torch threads {args.threads}. Target: under {TARGET_SECONDS:g} s in all.", "",
+             "| stage | seconds |", "|---|---|"]
+    lines += [f"| {name} | {seconds:.3f} |" for name, seconds in medians.items()]
+    lines += [f"| **total** | **{total:.3f}** ({'meets' if total < TARGET_SECONDS else 'misses'} the target) |", ""]
+    section = "\n".join(lines)
+    if not RESULTS.exists():
+        RESULTS.write_text("# Benchmark results\n")
+    with RESULTS.open("a") as handle:
+        handle.write(section)
+    return section
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", default=str(ROOT / "checkpoints" / "melp-demo"))
+    parser.add_argument("--library", default=None, help="library folder (default: build a 200-ECG synthetic one)")
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO)
+    import torch
+
+    torch.set_num_threads(args.threads)
+    if not (Path(args.model) / "config.json").exists():
+        raise SystemExit(f"{args.model}: no model there; train the demo model or pass --model PATH")
+    model = melp.load(args.model)
+    with tempfile.TemporaryDirectory(prefix="bench-app-") as folder:
+        files = _fixture(Path(folder))
+        library = _library(args.library, model, args.model, Path(folder))
+        one_pass(files, model, library)  # warm-up: first-call allocations, lazy index loads
+        passes = [one_pass(files, model, library) for _ in range(args.repeats)]
+    medians = {name: statistics.median(run[name] for run in passes) for name in passes[0]}
+    logger.info("\n%s", _append_results(medians, args, args.model, len(library)))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,87 @@
+"""The app as an API: launched on localhost with a tiny model and library, driven with gradio_client."""
+from __future__ import annotations
+
+import json
+
+import pytest
+from gradio_client import Client, handle_file
+
+from app_server import running_app, tiny_library_dir, tiny_model_dir, write_wfdb_record
+
+pytestmark = pytest.mark.slow
+
+EXPECTED_ENDPOINTS = {"/load_record", "/load_example", "/analyse", "/score", "/report", "/heatmap", "/explain",
+                      "/select_sentence", "/select_prompt", "/redraw", "/neighbours", "/search", "/open_neighbour"}
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("app")
+    model_dir = tiny_model_dir(folder / "model")
+    library_dir = tiny_library_dir(folder / "library", model_dir)
+    with running_app(model_dir, library_dir, folder / "app.log") as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def fixture_record(tmp_path_factory):
+    return write_wfdb_record(tmp_path_factory.mktemp("record"), "af01", ("atrial_fibrillation",), seed=3)
+
+
+@pytest.fixture()
+def client(app_url):
+    return Client(app_url, verbose=False)
+
+
+def _plot_json(plot_value: dict) -> dict:
+    return json.loads(plot_value["plot"])
+
+
+def test_every_action_is_a_named_endpoint(client):
+    named = set(client.view_api(print_info=False, return_format="dict")["named_endpoints"])
+    assert EXPECTED_ENDPOINTS <= named
+
+
+def test_uploaded_record_scores_report_heatmap_and_neighbours(client, fixture_record):
+    info, ecg_plot = client.predict([handle_file(str(path)) for path in fixture_record], 500, api_name="/load_record")
+    assert "af01" in info and "500 Hz" in info
+    lead_traces = [trace for trace in _plot_json(ecg_plot)["data"] if trace.get("type") == "scatter"]
+    assert len(lead_traces) >= 13
+
+    _, rows, _ = client.predict("atrial fibrillation\nsinus rhythm\nleft bundle branch block", "(custom only)",
+                                api_name="/score")
+    prompts = [row[0] for row in rows["data"]]
+    scores = [row[1] for row in rows["data"]]
+    assert sorted(prompts) == sorted(["atrial fibrillation", "sinus rhythm", "left bundle branch block"])
+    assert scores == sorted(scores, reverse=True)
+    assert sum(row[2] for row in rows["data"]) == pytest.approx(1.0, abs=1e-3)
+
+    report, heatmap_plot, heatmap, _ = client.predict(1, 16, api_name="/report")
+    assert isinstance(report, str)
+    assert len(heatmap["sentence_heartbeat"]) == len(heatmap["sentences"])
+
+    _, edited, _ = client.predict("Atrial fibrillation. Abnormal ECG.", api_name="/heatmap")
+    assert len(edited["sentences"]) == 2
+    assert all(len(row) == len(edited["heartbeats"]) for row in edited["sentence_heartbeat"])
+
+    cards, suggestions, choices = client.predict(3, api_name="/neighbours")
+    assert cards.count("melp-card") == 3 and "<svg" in cards
+    row_id = choices["choices"][0][1]
+    info, _ = client.predict(row_id, api_name="/open_neighbour")
+    assert "Sampling rate" in info
+
+
+def test_text_search_returns_library_ecgs(client):
+    cards, choices = client.predict("inferior ST elevation", 2, api_name="/search")
+    assert cards.count("melp-card") == 2 and len(choices["choices"]) == 2
+
+
+def test_bad_upload_is_an_error_and_the_app_stays_usable(client, fixture_record, tmp_path):
+    image = tmp_path / "scan.png"
+    image.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(64))
+    with pytest.raises(Exception, match="image or PDF|Invalid file type"):  # gradio's type check may answer first
+        client.predict([handle_file(str(image))], 500, api_name="/load_record")
+    with pytest.raises(Exception, match="af01"):
+        client.predict([handle_file(str(fixture_record[0]))], 500, api_name="/load_record")  # .hea without .dat
+    info, _ = client.predict([handle_file(str(path)) for path in fixture_record], 500, api_name="/load_record")
+    assert "af01" in info

@@ -1,0 +1,319 @@
+"""UI handlers and figure builders: plain values in, plotly figures / markdown / safe files out (no browser)."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import gradio as gr
+import numpy as np
+import pytest
+import wfdb
+
+from melp.record import STANDARD_LEADS, EcgRecord
+from ui import analysis, handlers, overlays, uploads
+from ui.ecg_plot import R_PEAK_TRACE_NAME, RHYTHM_TRACE_NAME, ecg_figure
+from ui.record_info import record_markdown
+from ui.report import heatmap_figure
+from ui.scores import parse_prompts, rank_scores, scores_figure
+
+ROOT = Path(__file__).resolve().parents[1]
+FS = 500
+N_QUERIES = 4
+
+
+def _sinus_like(seconds: float = 10.0, rate_bpm: float = 75.0) -> np.ndarray:
+    """(12, T) mV: narrow 1 mV spikes at a regular rate on every lead."""
+    time = np.arange(int(seconds * FS)) / FS
+    beat_times = np.arange(0.4, seconds, 60.0 / rate_bpm)
+    spikes = np.exp(-((time[None, :] - beat_times[:, None]) ** 2) / (2 * 0.012 ** 2)).sum(axis=0)
+    return np.tile(spikes, (12, 1)).astype(np.float32)
+
+
+def _record(**overrides) -> EcgRecord:
+    fields = dict(signal=_sinus_like(), fs=FS, record_id="rec1", report="Sinus rhythm. Normal ECG.", age=63, sex="F")
+    return EcgRecord(**{**fields, **overrides})
+
+
+def _write_wfdb(folder: Path, name: str = "rec1") -> Path:
+    wfdb.wrsamp(name, fs=FS, units=["mV"] * 12, sig_name=list(STANDARD_LEADS), p_signal=_sinus_like().T.astype(np.float64),
+                fmt=["16"] * 12, write_dir=str(folder), comments=["Age: 63", "Sex: Female"])
+    return folder / f"{name}.hea"
+
+
+# ----- the 12-lead figure -----
+
+def test_ecg_figure_has_twelve_lead_segments_plus_rhythm_strip():
+    fig = ecg_figure(_record().signal, FS, r_peaks=np.array([200, 600]))
+    names = [trace.name for trace in fig.data if trace.type == "scatter"]
+    assert sorted(name for name in names if name in STANDARD_LEADS) == sorted(STANDARD_LEADS)
+    assert RHYTHM_TRACE_NAME in names and len([n for n in names if n in STANDARD_LEADS]) + 1 == 13
+
+
+def test_ecg_figure_draws_ecg_paper_grid_and_shares_zoom():
+    layout = ecg_figure(_record().signal, FS).layout
+    assert layout.xaxis.dtick == pytest.approx(0.2) and layout.xaxis.minor.dtick == pytest.approx(0.04)
+    assert layout.yaxis.dtick == pytest.approx(0.5) and layout.yaxis.minor.dtick == pytest.approx(0.1)
+    assert layout.xaxis.showgrid and layout.yaxis.minor.showgrid
+    assert _shared_x_axis(layout, 4)
+
+
+def _shared_x_axis(layout, n_rows: int) -> bool:
+    """True when every row's x axis follows one axis (zooming one zooms all)."""
+    names = ["xaxis"] + [f"xaxis{row}" for row in range(2, n_rows + 1)]
+    followed = {layout[name].matches or name.replace("axis", "") for name in names}
+    return len(followed) == 1
+
+
+def test_ecg_figure_marks_and_numbers_r_peaks_on_rhythm_strip():
+    peaks = np.array([200, 700, 1200])
+    marker = next(trace for trace in ecg_figure(_record().signal, FS, r_peaks=peaks).data if trace.name == R_PEAK_TRACE_NAME)
+    assert list(marker.x) == pytest.approx(list(peaks / FS))
+    assert list(marker.text) == ["1", "2", "3"]
+
+
+def test_ecg_figure_labels_missing_leads():
+    mask = np.ones(12, bool)
+    mask[STANDARD_LEADS.index("V3")] = False
+    fig = ecg_figure(_record().signal, FS, lead_mask=mask)
+    assert any("V3" in note.text and "missing" in note.text for note in fig.layout.annotations)
+
+
+def test_overlays_add_shading_and_caption_heat_strip_row():
+    beat_attention = np.random.default_rng(0).random((N_QUERIES, 2500))  # (Q, T)
+    shading = overlays.query_shading(beat_attention, 2, 10.0)
+    strip = overlays.caption_strip(np.linspace(0, 1, 2500), 10.0)
+    fig = ecg_figure(_record().signal, FS, shading=shading, heat_strip=strip)
+    heatmaps = [trace for trace in fig.data if trace.type == "heatmap"]
+    assert len(heatmaps) == 4 + 1  # shading behind each of the 4 signal rows, plus the strip
+    assert _shared_x_axis(fig.layout, 5)
+
+
+def test_query_shading_follows_the_chosen_query():
+    beat_attention = np.zeros((N_QUERIES, 1000))
+    beat_attention[1, 100:200] = 1.0
+    shading = overlays.query_shading(beat_attention, 1, 10.0)
+    assert shading.times[np.argmax(shading.weights)] == pytest.approx(1.5, abs=0.5)
+    with pytest.raises(ValueError, match="queries 1..4"):
+        overlays.query_shading(beat_attention, 7, 10.0)
+
+
+def test_sentence_heartbeat_matrix_puts_weight_on_attended_beat():
+    beat_attention = np.full((2, 5000), 1e-6)
+    beat_attention[0, 1900:2100] = 1.0  # query 1 looks at 3.8-4.2 s
+    similarity = np.array([[1.0, -1.0], [-1.0, 1.0]])  # (S, Q)
+    r_peaks = np.array([500, 1500, 2000, 3000])  # beat 3 is at 4.0 s
+    matrix = overlays.sentence_heartbeat_matrix(similarity, beat_attention, r_peaks, FS, 10.0)
+    assert matrix.shape == (2, 4)
+    assert np.allclose(matrix.sum(axis=1), 1.0)
+    assert np.argmax(matrix[0]) == 2
+
+
+def test_heatmap_outlines_selected_sentence():
+    fig = heatmap_figure(["Sinus rhythm.", "Normal ECG."], np.eye(2), selected=1)
+    assert fig.data[0].z.shape == (2, 2)
+    assert len(fig.layout.shapes) == 1 and fig.layout.shapes[0].y0 == pytest.approx(0.5)
+
+
+# ----- scores and markdown -----
+
+def test_scores_are_sorted_best_first_with_probabilities_summing_to_one():
+    ranked = rank_scores(["a", "b", "c"], np.array([0.1, 0.5, 0.3]), logit_scale=10.0)
+    assert ranked.prompts == ("b", "c", "a")
+    assert ranked.probabilities.sum() == pytest.approx(1.0) and ranked.probabilities[0] > ranked.probabilities[1]
+    assert list(scores_figure(ranked).data[0].y) == ["b", "c", "a"]
+
+
+def test_parse_prompts_one_per_line_without_blanks_or_duplicates():
+    assert parse_prompts("atrial fibrillation\n\n  sinus rhythm \natrial fibrillation\n") == ["atrial fibrillation", "sinus rhythm"]
+
+
+def test_record_markdown_lists_what_was_read():
+    mask = np.ones(12, bool)
+    mask[[6, 7]] = False
+    text = record_markdown(_record(lead_mask=mask, labels=("sinus rhythm",)), ("resampled from 500 Hz to 250 Hz",),
+                           ("derived III from leads I and II",), 75.0, 12)
+    for expected in ("500 Hz", "10.0 s", "10 of 12", "V1, V2", "age 63", "female", "Sinus rhythm. Normal ECG.",
+                     "sinus rhythm", "resampled from 500 Hz to 250 Hz", "derived III", "75 bpm"):
+        assert expected in text
+
+
+def test_presets_load_from_lists_and_objects(tmp_path):
+    (tmp_path / "rhythms.json").write_text('["sinus rhythm", "atrial fibrillation"]')
+    (tmp_path / "super.json").write_text('{"name": "PTB-XL superclasses", "classes": {"NORM": ["normal ECG", "normal"], "MI": "myocardial infarction"}}')
+    presets = analysis.load_presets(tmp_path)
+    assert presets == {"rhythms": ["sinus rhythm", "atrial fibrillation"],
+                       "PTB-XL superclasses": ["normal ECG", "myocardial infarction"]}
+
+
+# ----- uploads -----
+
+def test_upload_of_wfdb_pair_reads_record_and_leaves_no_files(tmp_path, monkeypatch):
+    header = _write_wfdb(tmp_path)
+    temp_root = tmp_path / "tmp"
+    temp_root.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp_root))
+    session, info, fig = handlers.load_upload([str(header), str(header.with_suffix(".dat"))], None)
+    assert session.record.signal.shape == (12, 5000) and "500 Hz" in info and "age 63" in info
+    assert session.r_peaks.size >= 10
+    assert list(temp_root.iterdir()) == []
+
+
+def test_upload_of_header_without_dat_shows_reader_message(tmp_path):
+    header = _write_wfdb(tmp_path)
+    with pytest.raises(gr.Error, match="rec1"):
+        handlers.load_upload([str(header)], None)
+
+
+def test_upload_of_dat_without_header_is_refused(tmp_path):
+    header = _write_wfdb(tmp_path)
+    with pytest.raises(gr.Error, match="without its .hea"):
+        handlers.load_upload([str(header.with_suffix(".dat"))], None)
+
+
+def test_zip_holding_a_record_is_read(tmp_path):
+    header = _write_wfdb(tmp_path)
+    archive = tmp_path / "record.zip"
+    with zipfile.ZipFile(archive, "w") as bundle:
+        bundle.write(header, "ecg/rec1.hea")
+        bundle.write(header.with_suffix(".dat"), "ecg/rec1.dat")
+    session, _, _ = handlers.load_upload([str(archive)], None)
+    assert session.record.n_samples == 5000
+
+
+@pytest.mark.parametrize("member", ["../escape.hea", "/abs/escape.hea", "a/../../escape.hea"])
+def test_zip_slip_archive_is_refused_and_writes_nothing_outside(tmp_path, member):
+    archive = tmp_path / "evil.zip"
+    with zipfile.ZipFile(archive, "w") as bundle:
+        bundle.writestr(member, "rec 12 500 5000\n")
+    target = tmp_path / "folder"
+    target.mkdir()
+    with pytest.raises(uploads.UploadError, match="zip-slip"):
+        uploads.stage_upload([archive], target)
+    assert list(target.iterdir()) == [] and not (tmp_path / "escape.hea").exists()
+    with pytest.raises(gr.Error, match="zip-slip"):
+        handlers.load_upload([str(archive)], None)
+
+
+def test_oversized_upload_is_refused_before_reading(tmp_path):
+    huge = tmp_path / "huge.dat"
+    with huge.open("wb") as handle:
+        handle.truncate(200 * 1024 * 1024)  # sparse: no real disk use
+    with pytest.raises(gr.Error, match="over the"):
+        handlers.load_upload([str(huge)], None)
+
+
+@pytest.mark.parametrize("name, content", [("scan.png", b"\x89PNG\r\n\x1a\n0000"), ("ecg.jpg", b"\xff\xd8\xff\xe0"),
+                                           ("ecg", b"%PDF-1.4")])
+def test_images_of_ecgs_are_refused_with_a_clear_message(tmp_path, name, content):
+    image = tmp_path / name
+    image.write_bytes(content)
+    with pytest.raises(gr.Error, match="image or PDF"):
+        handlers.load_upload([str(image)], None)
+
+
+def test_numpy_upload_uses_the_sampling_rate_hint(tmp_path):
+    path = tmp_path / "ecg.npy"
+    np.save(path, _sinus_like(seconds=4.0))
+    session, info, _ = handlers.load_upload([str(path)], 250)
+    assert session.record.fs == 250 and "8.0 s" in info
+
+
+# ----- model and library handlers with stand-in objects -----
+
+@dataclass
+class _Explanation:
+    beat_attention: np.ndarray
+    caption_attention: np.ndarray
+    sentences: list
+    sentence_beat_similarity: np.ndarray
+    r_peaks: np.ndarray
+    fs: float
+    text: str
+
+
+class _FakeModel:
+    """Numpy stand-in with the public inference methods the handlers call."""
+
+    def zero_shot(self, record, prompts):
+        return np.array([[len(prompt) / 100 for prompt in prompts]])
+
+    def contrastive_logit_scale(self):
+        return 10.0
+
+    def generate_report(self, record, num_beams, max_new_tokens):
+        return "Sinus rhythm. Normal ECG."
+
+    def explain(self, record, text=None):
+        sentences = [part.strip() + "." for part in (text or "Sinus rhythm.").split(".") if part.strip()]
+        rng = np.random.default_rng(0)
+        return _Explanation(rng.random((N_QUERIES, 2500)), rng.random(2500), sentences,
+                            rng.standard_normal((len(sentences), N_QUERIES)), np.array([100, 500]), 250.0, text)
+
+
+@dataclass(frozen=True)
+class _Row:
+    score: float
+    row_id: int
+    record_id: str
+    report: str
+    labels: tuple
+    metadata: dict = field(default_factory=dict)
+
+
+class _FakeLibrary:
+    def similar_ecgs(self, record, k):
+        return [_Row(0.9 - 0.1 * i, i, f"lib{i}", f"report {i}", ("sinus_rhythm",)) for i in range(k)]
+
+    def reports_for(self, record, k):
+        return self.similar_ecgs(record, k)
+
+    def ecgs_for_text(self, text, k):
+        return self.similar_ecgs(None, k)
+
+    def record(self, row_id):
+        return _record(record_id=f"lib{row_id}")
+
+
+def test_score_handler_returns_sorted_rows_for_custom_and_preset_prompts():
+    session = handlers.load_record(_record())[0]
+    _, rows, chooser = analysis.score_prompts(session, "af\nleft bundle branch block", "rhythms", _FakeModel(),
+                                              {"rhythms": ["sinus rhythm"]})
+    assert [row[0] for row in rows] == ["left bundle branch block", "sinus rhythm", "af"]
+    assert chooser["choices"] == [row[0] for row in rows]
+
+
+def test_report_handler_gives_heatmap_data_per_sentence_and_heartbeat():
+    session = handlers.load_record(_record())[0]
+    new_session, report, fig, data, chooser = analysis.generate_report(session, 2, 32, _FakeModel(), progress=lambda *a, **k: None)
+    assert report == "Sinus rhythm. Normal ECG." and data["sentences"] == ["Sinus rhythm.", "Normal ECG."]
+    assert np.array(data["sentence_heartbeat"]).shape == (2, session.r_peaks.size)
+    assert new_session.beat_attention.shape == (N_QUERIES, 2500) and new_session.window_seconds == pytest.approx(10.0)
+    highlighted, _ = analysis.select_sentence(new_session, chooser["choices"][1])
+    assert highlighted.highlight.label == "sentence 2"
+    assert any(trace.type == "heatmap" for trace in handlers.figure_for(highlighted, [handlers.OVERLAY_HIGHLIGHT]).data)
+
+
+def test_model_handlers_explain_that_no_model_is_loaded():
+    session = handlers.load_record(_record())[0]
+    with pytest.raises(gr.Error, match="No model is loaded"):
+        analysis.score_prompts(session, "af", "", None, {})
+
+
+def test_neighbour_cards_show_thumbnails_reports_and_open_choices():
+    session = handlers.load_record(_record())[0]
+    cards, suggestions, choices = handlers.similar_ecgs(session, 3, _FakeLibrary())
+    assert cards.count("<svg") == 3 and "report 1" in cards and "lib2" in cards
+    assert "report 0" in suggestions and [value for _, value in choices["choices"]] == [0, 1, 2]
+    opened, info, _ = handlers.open_library_row(2, _FakeLibrary())
+    assert opened.record.record_id == "lib2" and "lib2" in info
+
+
+def test_ui_package_never_imports_torch():
+    code = "import sys, ui.handlers, ui.analysis, ui.layout, ui.examples, ui.about; assert 'torch' not in sys.modules"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT, env=env, timeout=120)

@@ -1,0 +1,63 @@
+"""The banner (what is not loaded and how to fix it) and the About tab (model card, versions, notice)."""
+from __future__ import annotations
+
+import platform
+from importlib import metadata
+from typing import Any
+
+DEFAULT_BEAT_QUERIES = 10  # paper §3, for the slider when no model is loaded
+VERSIONED_PACKAGES = ("melp", "torch", "transformers", "gradio", "numpy", "wfdb", "faiss-cpu")
+TRAIN_HINT = ("Train the default model with `make default-checkpoint` (README, 'Training'), "
+              "or start the app on any checkpoint with `python app.py --model PATH`.")
+NOTICE = ("**Research tool, not for clinical decisions.** Scores, reports and highlights come from a model trained "
+          "on synthetic or research data; they are not validated for diagnosis or patient care.")
+
+
+def banner_markdown(model_problem: str | None, library_problem: str | None) -> str:
+    """Empty when everything loaded; otherwise what is missing and how to fix it."""
+    lines = []
+    if model_problem:
+        lines.append(f"**No model loaded:** {model_problem}. Reading and plotting ECGs works; scores, reports, "
+                     f"attention and similar ECGs need a model. {TRAIN_HINT}")
+    if library_problem and not model_problem:
+        lines.append(f"**No retrieval library:** {library_problem}. Start with `--library DIR` (build one with "
+                     "`python -m index.build`).")
+    return "\n\n".join(lines)
+
+
+def beat_queries(model: Any | None) -> int:
+    return int(model.config.pooler.n_beat_queries) if model is not None else DEFAULT_BEAT_QUERIES
+
+
+def _version(package: str) -> str:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def _model_card(model: Any, source: str) -> list[str]:
+    config = model.config
+    ecg, pooler, decoder, pre = config.ecg, config.pooler, config.decoder, config.preprocess
+    return [
+        f"- **Checkpoint:** `{source}`",
+        f"- **ECG encoder:** {ecg.layers} layers, width {ecg.width}, {config.ecg_tokens} time tokens per "
+        f"{pre['seconds']:g} s at {pre['fs']:g} Hz",
+        f"- **Poolers:** {pooler.n_beat_queries} beat queries, {pooler.n_caption_queries} caption queries, "
+        f"embedding width {pooler.embed_dim}",
+        f"- **Text tower:** {config.text.model_path or 'all-MiniLM-L6-v2 (installed package)'}",
+        f"- **Report decoder:** {decoder.layers} layers, width {decoder.width}, context {decoder.max_length} tokens",
+        f"- **Preprocessing:** {pre['filter']} filter, {pre['normalisation']} normalisation, {pre['lead_order']} lead order",
+    ]
+
+
+def about_markdown(model: Any | None, source: str, library: Any | None) -> str:
+    """Model card, library size, software versions and the clinical-use notice."""
+    lines = ["## About", NOTICE, "", "### Model"]
+    lines += _model_card(model, source) if model is not None else [f"No model loaded (looked for `{source}`). {TRAIN_HINT}"]
+    lines += ["", "### Library",
+              f"{len(library)} ECGs in `{library.folder}`" if library is not None else "No retrieval library loaded."]
+    versions = ", ".join(f"{name} {_version(name)}" for name in VERSIONED_PACKAGES)
+    lines += ["", "### Software", f"Python {platform.python_version()}; {versions}",
+              "", "MELP: Wang, Xu, Yu, ICML 2025 (arXiv 2506.21803). This is an independent open re-implementation."]
+    return "\n".join(lines)

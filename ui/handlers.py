@@ -1,0 +1,187 @@
+"""Record handlers: load an upload, an example or a library row, redraw the trace, browse the library.
+
+Module-level functions of plain values, testable without a browser. The model and library arrive as
+arguments (app.py binds them once); per-user data is the ``Session`` kept in ``gr.State``.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+import numpy as np
+import plotly.graph_objects as go
+
+import melp
+from melp.record import EcgRecord
+from ui import overlays, uploads
+from ui.ecg_plot import ecg_figure
+from ui.neighbours import Neighbour, cards_html, neighbour_from_row, suggestions_markdown
+from ui.record_info import record_markdown
+from ui.session import Session
+
+logger = logging.getLogger(__name__)
+
+OVERLAY_QUERY = "Beat-query attention"
+OVERLAY_CAPTION = "Caption attention strip"
+OVERLAY_HIGHLIGHT = "Selected sentence / prompt"
+OVERLAY_CHOICES = (OVERLAY_QUERY, OVERLAY_CAPTION, OVERLAY_HIGHLIGHT)
+DEFAULT_FS_HINT = 500.0  # for .npy/.npz/.csv files that carry no sampling rate
+NO_LIBRARY = "No library loaded: start the app with --library DIR (see index/) to browse similar ECGs."
+READER_LOGGERS = ("melp.data",)  # their INFO/WARNING lines during a read become "reader notes"
+RHYTHM_LEAD = "II"
+
+
+class _ThreadNotes(logging.Handler):
+    """Collects log lines emitted by the reader on the current thread only (requests run in threads)."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.INFO)
+        self.thread_id = threading.get_ident()
+        self.notes: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.thread == self.thread_id:
+            self.notes.append(record.getMessage().split(": ", 1)[-1])
+
+
+def read_with_notes(path: Path, fs: float | None) -> tuple[EcgRecord, tuple[str, ...]]:
+    """melp.read_ecg plus the reader's own notes (derived leads, unit guesses) for the record panel."""
+    collector = _ThreadNotes()
+    targets = [logging.getLogger(name) for name in READER_LOGGERS]
+    for target in targets:
+        target.addHandler(collector)
+    try:
+        record = melp.read_ecg(path, fs=fs)
+    finally:
+        for target in targets:
+            target.removeHandler(collector)
+    return record, tuple(collector.notes)
+
+
+def new_session(record: EcgRecord, reader_notes: tuple[str, ...], preprocess_config: Any | None) -> Session:
+    """Session for a freshly loaded record: R peaks, heart rate and the preprocessing account."""
+    result = melp.preprocess(record, preprocess_config)
+    try:
+        beat_info = melp.beats(record, lead=RHYTHM_LEAD)
+        r_peaks, heart_rate = np.asarray(beat_info.r_peaks, dtype=int), float(beat_info.heart_rate)
+    except ValueError as exc:  # too short or flat to detect beats: show the trace without them
+        logger.info("%s: no R peaks (%s)", record.record_id, exc)
+        r_peaks, heart_rate = np.zeros(0, dtype=int), None
+    seconds = preprocess_config.seconds if preprocess_config is not None else melp.PreprocessConfig().seconds
+    return Session(record=record, r_peaks=r_peaks, heart_rate_bpm=heart_rate, preprocessing_steps=result.steps,
+                   reader_notes=reader_notes, window_seconds=float(seconds))
+
+
+def record_panel(session: Session) -> str:
+    return record_markdown(session.record, session.preprocessing_steps, session.reader_notes,
+                           session.heart_rate_bpm, int(session.r_peaks.size))
+
+
+def figure_for(session: Session, overlays_on: list[str] | tuple[str, ...] = (), query: int = 1) -> go.Figure:
+    """The 12-lead figure with the overlays switched on (query is 1-based, as shown in the UI)."""
+    shading = heat_strip = None
+    if OVERLAY_HIGHLIGHT in overlays_on and session.highlight is not None and session.beat_attention is not None:
+        shading = overlays.highlight_shading(session.highlight.similarity, session.beat_attention,
+                                             session.window_seconds, session.highlight.label)
+    elif OVERLAY_QUERY in overlays_on and session.beat_attention is not None:
+        query_index = int(np.clip(int(query) - 1, 0, session.beat_attention.shape[0] - 1))
+        shading = overlays.query_shading(session.beat_attention, query_index, session.window_seconds)
+    if OVERLAY_CAPTION in overlays_on and session.caption_attention is not None:
+        heat_strip = overlays.caption_strip(session.caption_attention, session.window_seconds)
+    record = session.record
+    return ecg_figure(record.signal, record.fs, lead_mask=record.lead_mask, r_peaks=session.r_peaks,
+                      shading=shading, heat_strip=heat_strip, title=record.record_id)
+
+
+def load_upload(files: list[str] | str | None, fs_hint: float | None, preprocess_config: Any | None = None):
+    """Uploaded file(s) -> (session, record markdown, figure); every refusal is a gr.Error with the reason."""
+    if not files:
+        raise gr.Error("Upload an ECG first: " + uploads.ACCEPTED)
+    paths = [files] if isinstance(files, (str, Path)) else list(files)
+    folder = uploads.new_upload_folder()
+    try:
+        uploads.stage_upload(paths, folder)
+        record_path = uploads.pick_record(folder)
+        needs_fs = record_path.suffix.lower() in uploads.NEEDS_FS_SUFFIXES
+        record, notes = read_with_notes(record_path, float(fs_hint or DEFAULT_FS_HINT) if needs_fs else None)
+        record = replace(record, source=record_path.name)
+        session = new_session(record, notes, preprocess_config)
+    except (uploads.UploadError, melp.EcgReadError) as exc:
+        raise gr.Error(str(exc)) from exc
+    except (OSError, ValueError) as exc:
+        logger.warning("upload %s failed in the reader: %s", [Path(p).name for p in paths], exc)
+        raise gr.Error(f"Could not read {', '.join(Path(p).name for p in paths)}: {exc}") from exc
+    finally:
+        uploads.remove_upload_folder(folder)
+    return session, record_panel(session), figure_for(session)
+
+
+def load_record(record: EcgRecord, preprocess_config: Any | None = None):
+    """An in-memory record (example or library row) -> (session, record markdown, figure)."""
+    session = new_session(record, (), preprocess_config)
+    return session, record_panel(session), figure_for(session)
+
+
+def require_session(session: Session | None) -> Session:
+    if session is None:
+        raise gr.Error("Load an ECG first (upload a file, pick an example or open a library result).")
+    return session
+
+
+def redraw(session: Session | None, overlays_on: list[str], query: float):
+    """Re-plot the current ECG with the chosen overlays (no model call)."""
+    if session is None:
+        return None
+    return figure_for(session, overlays_on or (), int(query or 1))
+
+
+def _neighbour_list(rows: list[Any], library: Any) -> list[Neighbour]:
+    neighbours = []
+    for rank, row in enumerate(rows, start=1):
+        record = library.record(row.row_id)
+        rhythm = record.lead(RHYTHM_LEAD) if record is not None else None
+        neighbours.append(neighbour_from_row(rank, row, rhythm, record.fs if record is not None else None))
+    return neighbours
+
+
+def _choices(neighbours: list[Neighbour]):
+    choices = [(neighbour.choice_label, neighbour.row_id) for neighbour in neighbours]
+    return gr.update(choices=choices, value=choices[0][1] if choices else None)
+
+
+def similar_ecgs(session: Session | None, k: float, library: Any | None):
+    """(cards html, report suggestions markdown, choices for 'open') of the k nearest library ECGs."""
+    session = require_session(session)
+    if library is None:
+        return f"<p>{NO_LIBRARY}</p>", NO_LIBRARY, gr.update(choices=[], value=None)
+    rows = library.similar_ecgs(session.record, int(k))
+    suggestions = library.reports_for(session.record, int(k))
+    neighbours = _neighbour_list(rows, library)
+    return cards_html(neighbours, "The library is empty."), suggestions_markdown(suggestions), _choices(neighbours)
+
+
+def text_search(query: str, k: float, library: Any | None):
+    """(cards html, choices) of library ECGs matching a free-text description."""
+    if not (query or "").strip():
+        raise gr.Error("Type a description to search for, e.g. 'inferior ST elevation'.")
+    if library is None:
+        return f"<p>{NO_LIBRARY}</p>", gr.update(choices=[], value=None)
+    neighbours = _neighbour_list(library.ecgs_for_text(query.strip(), int(k)), library)
+    return cards_html(neighbours, f"No ECGs found for {query!r}."), _choices(neighbours)
+
+
+def open_library_row(row_id: float | None, library: Any | None, preprocess_config: Any | None = None):
+    """A library row (chosen from neighbours or search results) becomes the current ECG."""
+    if library is None:
+        raise gr.Error(NO_LIBRARY)
+    if row_id is None:
+        raise gr.Error("Pick a result to open first.")
+    try:
+        record = library.record(int(row_id))
+    except (KeyError, IndexError, ValueError) as exc:
+        raise gr.Error(f"Library row {row_id} could not be opened: {exc}") from exc
+    return load_record(record, preprocess_config)

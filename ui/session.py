@@ -1,0 +1,35 @@
+"""What one user is looking at: kept in ``gr.State``, never at module level."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from melp.record import EcgRecord
+
+
+@dataclass(frozen=True)
+class Highlight:
+    """A sentence or prompt whose supporting beats are shaded on the trace."""
+
+    label: str
+    similarity: np.ndarray  # (Q,) similarity of this text to each beat query
+
+
+@dataclass(frozen=True)
+class Session:
+    """The current ECG and everything derived from it; replaced (never mutated) by each handler."""
+
+    record: EcgRecord
+    r_peaks: np.ndarray  # (K,) samples at record.fs, lead II
+    heart_rate_bpm: float | None = None
+    preprocessing_steps: tuple[str, ...] = ()
+    reader_notes: tuple[str, ...] = ()
+    window_seconds: float = 10.0  # length of the model window the attention arrays cover
+    beat_attention: np.ndarray | None = None  # (Q, T) beat-query attention over time
+    caption_attention: np.ndarray | None = None  # (T,) caption-pooler attention over time
+    report: str | None = None  # the text whose sentences are in the heatmap
+    sentences: tuple[str, ...] = ()
+    sentence_similarity: np.ndarray | None = None  # (S, Q) sentence x beat-query similarity
+    highlight: Highlight | None = None
+    neighbour_ids: tuple[int, ...] = ()  # library rows shown in the last neighbour list
