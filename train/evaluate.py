@@ -3,6 +3,7 @@
     python -m train.evaluate zeroshot  --dataset ptbxl-super --root PATH [--model PATH] [--split test] --out results.json
     python -m train.evaluate retrieval --dataset synth --root PATH --split val --out results.json
     python -m train.evaluate probe     --dataset cpsc2018 --root PATH --fraction 0.01 --out results.json
+    python -m train.evaluate zeroshot  --dataset records --root ANY_FOLDER --split all   (labels from #Dx headers)
 
 zeroshot: each class's text embedding is the normalised mean of its prompt phrasings' ``encode_text``
 embeddings (``melp/prompts/<dataset>.json``); scores are cosine similarities with ``encode_ecg``; macro
@@ -72,7 +73,8 @@ def run_zeroshot(model: Any, dataset: Any, args: argparse.Namespace) -> dict[str
     labels = dataset.label_matrix()[indices]  # (N, K)
     if labels.shape[1] == 0:
         raise ValueError(f"{args.dataset}: has no labels; zero-shot needs a labelled dataset (ptbxl-*, cpsc2018, csn, synth)")
-    prompts = validation_prompts(args.dataset, dataset.label_names)
+    # a folder of labelled records scores each diagnosis by its own name; named datasets ship prompt sets
+    prompts = getattr(dataset, "prompts", None) or validation_prompts(args.dataset, dataset.label_names)
     ecg_embeds = encode_split(model, dataset, indices, "encode_ecg")  # (N, D)
     scores = ecg_embeds @ class_embeddings(model, prompts, dataset.label_names).T  # (N, K)
     report = macro_auroc(labels, scores, dataset.label_names, n_resamples=args.bootstrap, seed=args.seed)

@@ -1,6 +1,7 @@
 """``open_dataset(name, root, split, preprocess_config)``: one entry point for every dataset name.
 
-Names: mimic, synth, ptbxl-super, ptbxl-sub, ptbxl-form, ptbxl-rhythm, cpsc2018, csn. When ``root`` is a
+Names: mimic, synth, ptbxl-super, ptbxl-sub, ptbxl-form, ptbxl-rhythm, cpsc2018, csn, and records (any
+folder of labelled headers, evaluation only). When ``root`` is a
 store folder made by ``convert_to_store``, the store is opened instead (its name, split and preprocessing
 must match what was asked for).
 """
@@ -11,16 +12,19 @@ from pathlib import Path
 from typing import Any
 
 from melp.datasets.challenge import ChallengeDataset
+from melp.datasets.folder import FolderDataset
 from melp.datasets.mimic import MimicDataset
 from melp.datasets.ptbxl import PtbxlDataset
 from melp.datasets.store import ArrayStoreDataset, is_store
 
-DATASET_NAMES = ("mimic", "synth", "ptbxl-super", "ptbxl-sub", "ptbxl-form", "ptbxl-rhythm", "cpsc2018", "csn")
+DATASET_NAMES = ("mimic", "synth", "ptbxl-super", "ptbxl-sub", "ptbxl-form", "ptbxl-rhythm", "cpsc2018", "csn", "records")
 
 
 def _open_source(name: str, root: Path, split: str, preprocess_config: Any) -> Any:
     if name in ("mimic", "synth"):
         return MimicDataset(root, split, preprocess_config, name=name)
+    if name == "records":
+        return FolderDataset(root, split, preprocess_config)
     if name.startswith("ptbxl-"):
         return PtbxlDataset(root, split, name.removeprefix("ptbxl-"), preprocess_config)
     return ChallengeDataset(root, split, name, preprocess_config)
