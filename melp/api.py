@@ -13,7 +13,7 @@ logger = logging.getLogger(__name__)
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CHECKPOINT = REPO_ROOT / "checkpoints" / "melp-demo"
-TRAIN_DEFAULT_COMMAND = "python -m train.pretrain --config train/configs/demo.yaml"
+TRAIN_DEFAULT_COMMAND = "make default-checkpoint"  # scripts/train_default.sh
 
 
 def load(path: str | Path | None = None, device: str | torch.device | None = None) -> MelpModel:

@@ -92,23 +92,17 @@ def _r_peaks_at(window: EcgRecord, fs: float, n_samples: int) -> np.ndarray:
 
 
 def sentence_texts(model, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> list[str]:
-    """The sentences of one tokenised report (L,), split as TextEncoder.sentence_states splits them."""
-    text_encoder = model.text_encoder
-    special_ids = set(model.tokenizer.all_special_ids)
-    punctuation_ids = set(text_encoder.sentence_token_ids.tolist())
-    sentences, current_words = [], []
-    for token_id, real in zip(input_ids.tolist(), attention_mask.tolist()):
-        if not real or token_id in special_ids:
-            continue
-        if token_id in punctuation_ids:
-            if current_words:
-                sentences.append(_decode(model, current_words) + _decode(model, [token_id]))
-            current_words = []
-        else:
-            current_words.append(token_id)
-    if current_words:
-        sentences.append(_decode(model, current_words))
-    return sentences
+    """The sentences of one tokenised report (L,), by TextEncoder.sentence_membership (empty ones dropped)."""
+    sentence_index, is_word, is_punct = model.text_encoder.sentence_membership(input_ids[None], attention_mask[None])
+    words: dict[int, list[int]] = {}
+    marks: dict[int, list[int]] = {}
+    for token_id, index, word, punct in zip(input_ids.tolist(), sentence_index[0].tolist(),
+                                            is_word[0].tolist(), is_punct[0].tolist()):
+        if word:
+            words.setdefault(index, []).append(token_id)
+        elif punct:
+            marks.setdefault(index, []).append(token_id)
+    return [_decode(model, words[index]) + _decode(model, marks.get(index, [])) for index in sorted(words)]
 
 
 def _decode(model, token_ids: list[int]) -> str:

@@ -151,7 +151,7 @@ def test_explain_without_text_explains_the_generated_report(model):
 def test_load_without_default_checkpoint_names_the_folder_and_the_training_command(tmp_path, monkeypatch):
     missing = tmp_path / "checkpoints" / "melp-demo"
     monkeypatch.setattr(melp.api, "DEFAULT_CHECKPOINT", missing)
-    with pytest.raises(FileNotFoundError, match=rf"{missing}.*python -m train.pretrain"):
+    with pytest.raises(FileNotFoundError, match=rf"{missing}.*make default-checkpoint"):
         melp.load()
 
 

@@ -101,19 +101,23 @@ class TextEncoder(nn.Module):
             "token_states": token_states,
         }
 
+    def sentence_membership(self, input_ids: torch.Tensor,
+                            attention_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The one sentence-splitting rule: sentence index of every token (B, L) long, word tokens (B, L)
+        bool and sentence punctuation (B, L) bool. A sentence ends at its punctuation mark (. ; ! ?)."""
+        special = torch.isin(input_ids, torch.tensor(self.tokenizer.all_special_ids, device=input_ids.device))
+        is_punct = torch.isin(input_ids, self.sentence_token_ids.to(input_ids.device))  # (B, L)
+        is_word = attention_mask.bool() & ~special & ~is_punct
+        sentence_index = torch.cumsum(is_punct.long(), dim=1) - is_punct.long()  # (B, L): after mark k -> k+1
+        return sentence_index, is_word, is_punct & attention_mask.bool()
+
     def sentence_states(self, input_ids: torch.Tensor, attention_mask: torch.Tensor,
                         token_states: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Mean token state of each sentence (split on . ; ! ?), empty sentences dropped.
 
         Returns (B, S, H) states and a (B, S) mask, S >= 1; a report with no words has an all-False row.
         """
-        special = torch.zeros_like(input_ids, dtype=torch.bool)
-        for token_id in self.tokenizer.all_special_ids:
-            special |= input_ids == token_id
-        is_punct = torch.isin(input_ids, self.sentence_token_ids.to(input_ids.device))  # (B, L)
-        is_word = attention_mask.bool() & ~special & ~is_punct
-        # A sentence ends at its punctuation: tokens after the k-th mark belong to sentence k.
-        sentence_index = torch.cumsum(is_punct.long(), dim=1) - is_punct.long()  # (B, L)
+        sentence_index, is_word, _ = self.sentence_membership(input_ids, attention_mask)
         n_slots = int(sentence_index.max().item()) + 1
         membership = F.one_hot(sentence_index, n_slots).to(token_states.dtype) * is_word.unsqueeze(-1)  # (B, L, S)
         counts = membership.sum(dim=1)  # (B, S)
