@@ -128,7 +128,7 @@ class InferenceMixin:
             return np.zeros((0, self.config.embed_dim), np.float32)
         return np.concatenate(embeddings)
 
-    def _class_embeddings(self, prompts: Prompts) -> np.ndarray:
+    def class_embeddings(self, prompts: Prompts) -> np.ndarray:
         """(M, E) one embedding per class: the renormalised mean of its phrasings' embeddings."""
         if isinstance(prompts, str):
             raise TypeError("prompts must be a list (of strings or lists of phrasings), got one string; "
@@ -145,7 +145,7 @@ class InferenceMixin:
     def zero_shot(self, records: Records, prompts: Prompts, batch_size: int = DEFAULT_BATCH_SIZE,
                   window: str = "first") -> np.ndarray:
         """(N, M) cosine similarity of each ECG with each prompt (a prompt may be a list of phrasings)."""
-        class_embeddings = self._class_embeddings(prompts)  # (M, E)
+        class_embeddings = self.class_embeddings(prompts)  # (M, E)
         per_record = self._ecg_outputs(records, ("rhythm",), batch_size, window)
         scores = [item["rhythm"] @ class_embeddings.T for item in per_record]  # each (W, M)
         if not scores:

@@ -20,7 +20,6 @@ from melp.models.melp import MelpModel
 from train.config import TrainConfig
 from train.data import LeadMaskingView, make_eval_loader, take_prefix
 from train.distributed import DistEnv, barrier
-from train.evaluate import class_embeddings
 
 log = logging.getLogger(__name__)
 
@@ -131,5 +130,6 @@ class ZeroShotValidator:
             outputs = model.encode_ecg_tensors(batch["signals"].to(model.device),
                                                batch["lead_mask"].to(model.device))
             ecg_embeds.append(outputs["rhythm"].float().cpu().numpy())  # (B, D)
-        scores = np.concatenate(ecg_embeds) @ class_embeddings(model, self.prompts, self.label_names).T  # (N, K)
+        class_embeds = model.class_embeddings([self.prompts[name] for name in self.label_names])  # (K, D)
+        scores = np.concatenate(ecg_embeds) @ class_embeds.T  # (N, K)
         return {"val_auroc": macro_auroc(self.labels, scores, self.label_names).macro}

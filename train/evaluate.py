@@ -59,15 +59,6 @@ def encode_split(model: Any, dataset: Any, indices: np.ndarray, method: str) -> 
     return np.concatenate(parts) if parts else np.zeros((0, 0), np.float32)
 
 
-def class_embeddings(model: Any, prompts: dict[str, list[str]], label_names: tuple[str, ...]) -> np.ndarray:
-    """(K, D) normalised mean prompt embedding per class."""
-    rows = []
-    for name in label_names:
-        mean = model.encode_text(list(prompts[name])).mean(axis=0)  # (D,)
-        rows.append(mean / max(float(np.linalg.norm(mean)), np.finfo(np.float32).tiny))
-    return np.stack(rows)
-
-
 def run_zeroshot(model: Any, dataset: Any, args: argparse.Namespace) -> dict[str, Any]:
     indices = _limit(dataset, args.max_records)
     labels = dataset.label_matrix()[indices]  # (N, K)
@@ -76,7 +67,7 @@ def run_zeroshot(model: Any, dataset: Any, args: argparse.Namespace) -> dict[str
     # a folder of labelled records scores each diagnosis by its own name; named datasets ship prompt sets
     prompts = getattr(dataset, "prompts", None) or validation_prompts(args.dataset, dataset.label_names)
     ecg_embeds = encode_split(model, dataset, indices, "encode_ecg")  # (N, D)
-    scores = ecg_embeds @ class_embeddings(model, prompts, dataset.label_names).T  # (N, K)
+    scores = ecg_embeds @ model.class_embeddings([prompts[name] for name in dataset.label_names]).T  # (N, K)
     report = macro_auroc(labels, scores, dataset.label_names, n_resamples=args.bootstrap, seed=args.seed)
     return {"n_records": len(indices), **report.to_dict()}
 
