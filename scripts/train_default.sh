@@ -6,7 +6,8 @@
 #
 # Environment knobs (the defaults reproduce the committed checkpoint):
 #   N_RECORDS=40000 N_HELDOUT=2000 WORKERS=2 PYTHON=.venv/bin/python
-#   CORPUS, HELDOUT, RUN_DIR, CHECKPOINT (folders), PRETRAIN_ARGS (extra --field=value overrides)
+#   CORPUS, HELDOUT, RUN_DIR, CHECKPOINT, LIBRARY (folders), PRETRAIN_ARGS (extra --field=value overrides)
+#   REAL=../shared/data/real-samples/cinc2021 (labelled real records, evaluated only when the folder exists)
 # Resumable: the corpus writer skips finished shards and train.pretrain resumes from
 # runs/melp-demo/checkpoint.pt, so rerunning after an interruption continues where it stopped.
 set -euo pipefail
@@ -21,6 +22,8 @@ HELDOUT=${HELDOUT:-corpus/synth-heldout}          # seed 1: a separate corpus, o
 RUN_DIR=${RUN_DIR:-runs/melp-demo}                # resumable checkpoint, metrics.csv, best/
 CHECKPOINT=${CHECKPOINT:-checkpoints/melp-demo}
 PRETRAIN_ARGS=${PRETRAIN_ARGS:-}
+LIBRARY=${LIBRARY:-index/default}                 # the app's default retrieval library, committed
+REAL=${REAL:-../shared/data/real-samples/cinc2021}
 RESULTS=$CHECKPOINT/results
 FS=500                              # MIMIC-IV-ECG's native rate; the store resamples once to the model's 100 Hz
 
@@ -42,5 +45,13 @@ $PYTHON -m train.evaluate zeroshot --dataset synth --root "$HELDOUT" --split all
     --out "$RESULTS/zeroshot-synth-heldout.json"
 $PYTHON -m train.evaluate retrieval --dataset synth --root "$HELDOUT" --split all --model "$CHECKPOINT" \
     --bootstrap 0 --out "$RESULTS/retrieval-synth-heldout.json"
+if [ -d "$REAL" ]; then
+    step "zero-shot on the real records in $REAL (never trained on; each diagnosis prompted by its name)"
+    $PYTHON -m train.evaluate zeroshot --dataset records --root "$REAL" --split all --model "$CHECKPOINT" \
+        --out "$RESULTS/zeroshot-real-samples.json"
+fi
 cp "$RUN_DIR/metrics.csv" "$RESULTS/training-metrics.csv"
+
+step "build the default retrieval library for this checkpoint -> $LIBRARY"
+$PYTHON -m index.default --model "$CHECKPOINT" --out "$LIBRARY"
 step "done: $CHECKPOINT (model card numbers in $RESULTS)"
