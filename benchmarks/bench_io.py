@@ -1,6 +1,6 @@
 """Read + preprocess throughput for 500 Hz 10 s WFDB records, beside bare ``wfdb.rdsamp`` on the same files.
 
-Usage: python benchmarks/bench_io.py [--n 200] [--fmt 16] [--repeats 5] [--results benchmarks/RESULTS.md]
+Usage: python -m benchmarks.bench_io [--n 200] [--fmt 16] [--repeats 5] [--results benchmarks/RESULTS.md]
 Target (issue 2): read_ecg + preprocess costs at most 2x the bare read.
 """
 from __future__ import annotations
@@ -100,7 +100,7 @@ def main(argv: list[str] | None = None) -> float:
     logger.info("melp.read_ecg + preprocess:  %7.1f records/s (%.2f ms/record)", 1 / full, full * 1e3)
     logger.info("ratio full / bare read:      %7.2f (target <= 2.0)", ratio)
     if args.results is not None:
-        command = "python benchmarks/bench_io.py " + " ".join(argv if argv is not None else sys.argv[1:])
+        command = "python -m benchmarks.bench_io " + " ".join(argv if argv is not None else sys.argv[1:])
         append_results(args.results, command, args.n, args.fmt, bare, full)
     return ratio
 

@@ -1,6 +1,6 @@
 """Synthetic-corpus speed: records per second per core at 500 Hz, 10 s (target >= 20).
 
-Run: ``OMP_NUM_THREADS=1 python benchmarks/bench_synth.py [--n 200]``. One process = one core;
+Run: ``OMP_NUM_THREADS=1 python -m benchmarks.bench_synth [--n 200]``. One process = one core;
 corpus throughput with --workers k is about k times this.
 """
 from __future__ import annotations
