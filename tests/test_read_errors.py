@@ -115,7 +115,12 @@ def file_larger_than_cap(folder):
 
 
 def pickled_npy(folder):
-    return _npy(folder, np.array([{"a": 1}], dtype=object), allow_pickle=True), {"fs": FS}, "without pickles"
+    """An object-dtype .npy, as np.save writes Python objects: its header alone asks for unpickling."""
+    path = folder / "x.npy"
+    with open(path, "wb") as handle:
+        np.lib.format.write_array_header_1_0(handle, {"descr": "|O", "fortran_order": False, "shape": (1,)})
+        handle.write(b"\x80\x04N.")  # a pickle stream of None; the reader must refuse before reading it
+    return path, {"fs": FS}, "without pickles"
 
 
 def nonexistent_path(folder):
