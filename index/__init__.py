@@ -5,8 +5,8 @@ Names load on first use, so ``python -m index.build`` does not import its own mo
 """
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from melp.lazy import lazy_exports
+
 
 _LAZY = {
     "Library": "index.library",
@@ -20,14 +20,4 @@ _LAZY = {
 __all__ = list(_LAZY)
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'index' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_exports(globals(), _LAZY)

@@ -5,8 +5,8 @@ Heavy modules (torch, transformers) load on first use, so ``import melp`` stays 
 """
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from melp.lazy import lazy_exports
+
 
 from melp.record import MIMIC_LEADS, STANDARD_LEADS, EcgReadError, EcgReadWarning, EcgRecord
 
@@ -30,14 +30,4 @@ _LAZY = {
 __all__ = ["EcgRecord", "EcgReadError", "EcgReadWarning", "STANDARD_LEADS", "MIMIC_LEADS", "__version__", *_LAZY]
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'melp' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_exports(globals(), _LAZY, eager=__all__)

@@ -4,8 +4,8 @@ Names load on first use so ``import melp.datasets`` stays cheap (torch only load
 """
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from melp.lazy import lazy_exports
+
 
 _LAZY = {
     "EcgTextDataset": "melp.datasets.base",
@@ -23,14 +23,4 @@ _LAZY = {
 __all__ = list(_LAZY)
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'melp.datasets' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_exports(globals(), _LAZY)
