@@ -97,3 +97,12 @@ def _wait_until_up(url: str, process: subprocess.Popen, log_path: Path) -> None:
                 return
         time.sleep(POLL_S)
     raise TimeoutError(f"app.py did not serve {url} within {START_TIMEOUT_S} s:\n{log_path.read_text()[-3000:]}")
+
+
+@contextlib.contextmanager
+def running_tiny_app(folder: Path) -> Iterator[str]:
+    """The app on a tiny saved model and a tiny library under ``folder``; yields its URL."""
+    model_dir = tiny_model_dir(folder / "model")
+    library_dir = tiny_library_dir(folder / "library", model_dir)
+    with running_app(model_dir, library_dir, folder / "app.log") as url:
+        yield url

@@ -6,7 +6,7 @@ import json
 import pytest
 from gradio_client import Client, handle_file
 
-from app_server import running_app, tiny_library_dir, tiny_model_dir, write_wfdb_record
+from app_server import running_tiny_app, write_wfdb_record
 
 pytestmark = pytest.mark.slow
 
@@ -16,10 +16,7 @@ EXPECTED_ENDPOINTS = {"/load_record", "/load_example", "/analyse", "/score", "/r
 
 @pytest.fixture(scope="module")
 def app_url(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("app")
-    model_dir = tiny_model_dir(folder / "model")
-    library_dir = tiny_library_dir(folder / "library", model_dir)
-    with running_app(model_dir, library_dir, folder / "app.log") as url:
+    with running_tiny_app(tmp_path_factory.mktemp("app")) as url:
         yield url
 
 

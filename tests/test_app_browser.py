@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from app_server import ROOT, running_app, tiny_library_dir, tiny_model_dir, write_wfdb_record
+from app_server import ROOT, running_tiny_app, write_wfdb_record
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -24,10 +24,7 @@ sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright Pyt
 
 @pytest.fixture(scope="module")
 def app_url(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("browser-app")
-    model_dir = tiny_model_dir(folder / "model")
-    library_dir = tiny_library_dir(folder / "library", model_dir)
-    with running_app(model_dir, library_dir, folder / "app.log") as url:
+    with running_tiny_app(tmp_path_factory.mktemp("browser-app")) as url:
         yield url
 
 
