@@ -66,6 +66,19 @@ def test_tiny_model_shapes(tiny_model):
     _check_forward_shapes(tiny_model, batch=3)
 
 
+def test_decoder_is_taught_the_caption_while_the_text_tower_reads_the_subset(tiny_model):
+    signals = torch.randn(2, 12, tiny_model.config.input_samples)
+    subset = tiny_model.tokenize(["normal ecg.", "atrial fibrillation"])
+    whole = tiny_model.tokenize(["sinus rhythm. normal ecg.", "atrial fibrillation; rapid ventricular response"])
+    with torch.inference_mode():
+        split = tiny_model(signals, None, **subset, caption_ids=whole["input_ids"], caption_mask=whole["attention_mask"])
+        text_only = tiny_model(signals, None, **subset)
+        caption_only = tiny_model(signals, None, **whole)
+    torch.testing.assert_close(split["text_embeds"], text_only["text_embeds"])
+    torch.testing.assert_close(split["caption_logits"], caption_only["caption_logits"])
+    assert split["caption_labels"].shape[1] == whole["input_ids"].shape[1] - 1
+
+
 @pytest.mark.parametrize("samples", [500, 777, 1000, 2501])
 def test_encoder_length_matches_formula(samples):
     config = tiny_config()

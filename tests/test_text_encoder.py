@@ -67,6 +67,19 @@ def test_frozen_layers_and_embeddings_have_no_gradient(text_encoder):
     assert text_encoder.base_model_path is not None
 
 
+def test_mean_pooling_projects_the_mean_of_real_token_states():
+    encoder = TextEncoder(tiny_config(pooling="mean").text, embed_dim=32).eval()
+    tokens = encoder.tokenize(["sinus rhythm", "left axis deviation. abnormal ecg"])  # row 0 is padded
+    with torch.inference_mode():
+        outputs = encoder(**tokens)
+        real = int(tokens["attention_mask"][0].sum())
+        assert real < tokens["input_ids"].shape[1]
+        expected = torch.nn.functional.normalize(encoder.global_proj(outputs["token_states"][0, :real].mean(0)), dim=-1)
+        cls = torch.nn.functional.normalize(encoder.global_proj(outputs["token_states"][0, 0]), dim=-1)
+    torch.testing.assert_close(outputs["text_embeds"][0], expected)
+    assert not torch.allclose(outputs["text_embeds"][0], cls)
+
+
 def test_config_round_trips_through_json(tmp_path):
     config = MelpConfig.preset("demo")
     config.save_pretrained(tmp_path)
@@ -82,3 +95,5 @@ def test_config_rejects_unknown_field_and_quotes_bad_values():
         MelpConfig(ecg={"width": 100})
     with pytest.raises(TypeError, match="unknown arguments"):
         MelpConfig(decodr={})
+    with pytest.raises(ValueError, match="pooling='max'"):
+        MelpConfig(text={"pooling": "max"})

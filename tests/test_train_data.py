@@ -1,4 +1,4 @@
-"""Training batches: random lead masking, per-rank sampling and mid-epoch resumption of the order."""
+"""Training batches: random lead masking, sentence subsets, per-rank sampling and mid-epoch resumption of the order."""
 from __future__ import annotations
 
 import numpy as np
@@ -6,7 +6,9 @@ import torch
 
 from tests.tiny_training import TinyPairs
 from train.config import TrainConfig
-from train.data import LeadMaskingView, ResumableSampler, drop_random_leads, make_train_loader, micro_batches_per_epoch
+from melp.datasets.text import split_sentences
+from train.data import (ResumableSampler, TrainingView, collate_items, drop_random_leads, make_train_loader,
+                        micro_batches_per_epoch, sample_sentences)
 from train.distributed import DistEnv
 
 CPU = torch.device("cpu")
@@ -33,11 +35,49 @@ def test_lead_masking_drops_about_the_asked_share():
 
 
 def test_lead_masking_repeats_within_an_epoch_and_changes_across_epochs():
-    view = LeadMaskingView(TinyPairs(4, 20), prob=0.5, seed=0)
+    view = TrainingView(TinyPairs(4, 20), prob=0.5, seed=0)
     first = [view[i]["lead_mask"] for i in range(4)]
     assert all(np.array_equal(a, view[i]["lead_mask"]) for i, a in enumerate(first))
     view.set_epoch(1)
     assert any(not np.array_equal(a, view[i]["lead_mask"]) for i, a in enumerate(first))
+
+
+def test_split_sentences_keeps_marks_and_decimals():
+    assert split_sentences("sinus rhythm, rate 71. qtc 0.47 s; abnormal ecg") == [
+        "sinus rhythm, rate 71.", "qtc 0.47 s;", "abnormal ecg"]
+    assert split_sentences("") == [] and split_sentences("one") == ["one"]
+
+
+def test_sentence_subset_is_a_nonempty_ordered_subset():
+    report = "a one. b two. c three. d four."
+    sentences = split_sentences(report)
+    seen = set()
+    for seed in range(200):
+        kept = split_sentences(sample_sentences(report, np.random.default_rng(seed)))
+        assert kept and kept == [s for s in sentences if s in kept]  # non-empty, in order, no invention
+        seen.add(len(kept))
+    assert seen == {1, 2, 3, 4}
+    assert sample_sentences("only one sentence.", np.random.default_rng(0)) == "only one sentence."
+
+
+class _Reports(TinyPairs):
+    def __getitem__(self, index: int) -> dict:
+        return {**super().__getitem__(index), "report": f"rhythm {index}. axis {index}. block {index}."}
+
+
+def test_training_view_subsets_text_only_and_repeats_within_an_epoch():
+    view = TrainingView(_Reports(40, 8), prob=0.0, seed=0, sentence_subset_prob=0.5)
+    items = [view[i] for i in range(40)]
+    subsets = [item for item in items if "text_report" in item]
+    assert 8 < len(subsets) < 32  # about half the reports
+    assert all(len(split_sentences(item["text_report"])) < 3 or item["text_report"] == item["report"]
+               for item in subsets)
+    assert all(item["report"].startswith(f"rhythm {i}.") for i, item in enumerate(items))  # caption stays whole
+    assert [view[i].get("text_report") for i in range(40)] == [item.get("text_report") for item in items]
+    batch = collate_items(items)
+    assert batch["reports"] == [item["report"] for item in items]
+    assert batch["text_reports"] == [item.get("text_report", item["report"]) for item in items]
+    assert "text_report" not in TrainingView(_Reports(4, 8), prob=0.0, seed=0)[0]
 
 
 def test_resumed_sampler_continues_the_same_order():

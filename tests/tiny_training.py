@@ -8,7 +8,7 @@ from torch.utils.data import Dataset
 
 from train.builders import PretrainStep, ZeroShotValidator, build_model, build_model_config
 from train.config import TrainConfig, load_config
-from train.data import LeadMaskingView
+from train.data import TrainingView
 from train.distributed import DistEnv
 from train.loop import Trainer, TrainState, build_trainer, fit, seed_everything
 
@@ -56,7 +56,7 @@ def tiny_trainer(config: TrainConfig, env: DistEnv, n_records: int = 24, validat
     seed_everything(config.seed, rank=0)
     model = build_model(config)
     seed_everything(config.seed, env.rank)
-    pairs = LeadMaskingView(TinyPairs(n_records, model_config.input_samples), config.lead_mask_prob, config.seed)
+    pairs = TrainingView(TinyPairs(n_records, model_config.input_samples), config.lead_mask_prob, config.seed)
     validator = None
     if validate_on_main and env.is_main:
         validator = ZeroShotValidator(TinyPairs(8, model_config.input_samples, seed=1), PROMPTS, batch_size=4)

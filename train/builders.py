@@ -1,6 +1,8 @@
 """What the entry points share: the model, its datasets, the training step and the zero-shot validator."""
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 from pathlib import Path
 from typing import Any
@@ -12,13 +14,14 @@ from torch.utils.data import Dataset
 
 from melp.config import MelpConfig
 from melp.data.preprocess import PreprocessConfig
+from melp.datasets.base import preprocess_config_dict
 from melp.datasets.registry import open_dataset
 from melp.datasets.store import convert_to_store
 from melp.losses import MelpLoss
 from melp.metrics import macro_auroc
 from melp.models.melp import MelpModel
 from train.config import TrainConfig
-from train.data import LeadMaskingView, make_eval_loader, take_prefix
+from train.data import TrainingView, make_eval_loader, take_prefix
 from train.distributed import DistEnv, barrier
 
 log = logging.getLogger(__name__)
@@ -65,7 +68,9 @@ def open_split(config: TrainConfig, split: str, model_config: MelpConfig, env: D
     preprocess_config = PreprocessConfig(**model_config.preprocess)
     if not config.store_dir:
         return open_dataset(config.dataset, config.data_root, split, preprocess_config)
-    store = Path(config.store_dir) / f"{config.dataset}-{split}"
+    # One folder per preprocessing, so a model with another input rate or normalisation gets its own store.
+    settings = json.dumps(preprocess_config_dict(preprocess_config), sort_keys=True).encode()
+    store = Path(config.store_dir) / f"{config.dataset}-{split}-{hashlib.sha256(settings).hexdigest()[:8]}"
     if env.is_main:
         source = open_dataset(config.dataset, config.data_root, split, preprocess_config)
         convert_to_store(source, store, num_workers=config.num_workers)
@@ -76,7 +81,7 @@ def open_split(config: TrainConfig, split: str, model_config: MelpConfig, env: D
 def training_set(config: TrainConfig, model_config: MelpConfig, env: DistEnv) -> Dataset:
     """The (prefix of the) training split with random lead masking."""
     dataset = take_prefix(open_split(config, config.train_split, model_config, env), config.max_train_records)
-    return LeadMaskingView(dataset, config.lead_mask_prob, config.seed)
+    return TrainingView(dataset, config.lead_mask_prob, config.seed, config.sentence_subset_prob)
 
 
 def unwrap(model: nn.Module) -> nn.Module:
@@ -85,16 +90,23 @@ def unwrap(model: nn.Module) -> nn.Module:
 
 
 class PretrainStep:
-    """(wrapped model, batch) -> MelpLoss terms: tokenise the reports, forward, weigh the losses."""
+    """(wrapped model, batch) -> MelpLoss terms: tokenise the reports, forward, weigh the losses.
+
+    The text tower reads ``text_reports`` (sentence subsets where the training view drew them); the
+    decoder is taught the whole ``reports``."""
 
     def __init__(self, model_config: MelpConfig) -> None:
         self.loss_fn = MelpLoss(model_config)
 
     def __call__(self, model: nn.Module, batch: dict[str, Any]) -> dict[str, torch.Tensor]:
         signals = batch["signals"]  # (B, C, T)
-        tokens = unwrap(model).tokenize(batch["reports"])
+        reports, text_reports = batch["reports"], batch.get("text_reports", batch["reports"])
+        tokens = unwrap(model).tokenize(text_reports)
+        captions = tokens if text_reports == reports else unwrap(model).tokenize(reports)
         outputs = model(signals, batch["lead_mask"], tokens["input_ids"].to(signals.device),
-                        tokens["attention_mask"].to(signals.device))
+                        tokens["attention_mask"].to(signals.device),
+                        caption_ids=captions["input_ids"].to(signals.device),
+                        caption_mask=captions["attention_mask"].to(signals.device))
         return self.loss_fn(outputs)
 
 

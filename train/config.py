@@ -37,6 +37,7 @@ class TrainConfig:
     store_dir: str = ""                   # memmap float16 stores, one per split, made on first use ("" = read raw)
     num_workers: int = 0                  # DataLoader workers per rank
     lead_mask_prob: float = 0.5           # paper §4.1: random lead masking; training batches only
+    sentence_subset_prob: float = 0.0     # text tower reads a random sentence subset of this share of reports
 
     # --- optimisation (paper §4.1) ---
     batch_size: int = 64                  # micro-batch per rank
@@ -77,6 +78,9 @@ class TrainConfig:
         if not 0.0 <= self.lead_mask_prob < 1.0:
             raise TrainConfigError(
                 f"TrainConfig.lead_mask_prob: got {self.lead_mask_prob}, expected 0 <= p < 1")
+        if not 0.0 <= self.sentence_subset_prob <= 1.0:
+            raise TrainConfigError(
+                f"TrainConfig.sentence_subset_prob: got {self.sentence_subset_prob}, expected 0 <= p <= 1")
         if self.warmup_steps > self.max_steps:
             raise TrainConfigError(f"TrainConfig.warmup_steps: got {self.warmup_steps}, expected at "
                                    f"most max_steps={self.max_steps}")

@@ -1,4 +1,4 @@
-"""Batches for training: lead masking, collation, and a sampler that resumes mid-epoch.
+"""Batches for training: lead masking and sentence subsets, collation, and a sampler that resumes mid-epoch.
 
 Items are the dataset contract's dicts (``signal`` (12, T) float32, ``lead_mask`` (12,) bool,
 ``report`` str, ``labels`` (K,), ``record_id`` str). Random lead masking is drawn from a generator
@@ -14,10 +14,13 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, DistributedSampler, Sampler, Subset
 
+from melp.datasets.text import split_sentences
 from train.config import TrainConfig
 from train.distributed import DistEnv
 
 LEAD_MASKING_STREAM = 7  # separates the lead-masking seeds from any other use of (seed, epoch, index)
+SENTENCE_SUBSET_STREAM = 11  # ... and the sentence-subset seeds
+SENTENCE_KEEP_PROB = 0.5  # each sentence of a subsampled report is kept with this probability
 
 
 def drop_random_leads(signal: np.ndarray, lead_mask: np.ndarray, prob: float,
@@ -39,13 +42,31 @@ def drop_random_leads(signal: np.ndarray, lead_mask: np.ndarray, prob: float,
     return new_signal, new_mask
 
 
-class LeadMaskingView(Dataset):
-    """A dataset whose items get random lead masking (training only), reproducibly per epoch."""
+def sample_sentences(report: str, rng: np.random.Generator, keep_prob: float = SENTENCE_KEEP_PROB) -> str:
+    """A random non-empty subset of a report's sentences, in their order (each kept with ``keep_prob``)."""
+    sentences = split_sentences(report)
+    if len(sentences) < 2:
+        return report
+    keep = rng.random(len(sentences)) < keep_prob
+    if not keep.any():
+        keep[rng.integers(len(sentences))] = True
+    return " ".join(sentence for sentence, kept in zip(sentences, keep) if kept)
 
-    def __init__(self, dataset: Dataset, prob: float, seed: int) -> None:
+
+class TrainingView(Dataset):
+    """A dataset whose items get training-only augmentation, drawn reproducibly per (seed, epoch, index):
+
+    - random lead masking with probability ``prob`` per lead;
+    - with probability ``sentence_subset_prob``, ``text_report`` (what the text tower reads) is a random
+      non-empty subset of the report's sentences, so single statements, the form of zero-shot prompts,
+      are aligned with the ECGs that show them; ``report`` (the caption target) stays whole.
+    """
+
+    def __init__(self, dataset: Dataset, prob: float, seed: int, sentence_subset_prob: float = 0.0) -> None:
         self.dataset = dataset
         self.prob = prob
         self.seed = seed
+        self.sentence_subset_prob = sentence_subset_prob
         self.epoch = 0
 
     def set_epoch(self, epoch: int) -> None:
@@ -58,7 +79,7 @@ class LeadMaskingView(Dataset):
         return self._mask(index, self.dataset[index])
 
     def __getitems__(self, indices: list[int]) -> list[dict[str, Any]]:
-        """Batched read when the dataset has one (the memmap store does), then per-item masking."""
+        """Batched read when the dataset has one (the memmap store does), then per-item augmentation."""
         if hasattr(self.dataset, "__getitems__"):
             items = self.dataset.__getitems__(indices)
         else:
@@ -71,6 +92,10 @@ class LeadMaskingView(Dataset):
             rng = np.random.default_rng([self.seed, self.epoch, int(index), LEAD_MASKING_STREAM])
             item["signal"], item["lead_mask"] = drop_random_leads(
                 np.asarray(item["signal"]), np.asarray(item["lead_mask"], dtype=bool), self.prob, rng)
+        if self.sentence_subset_prob > 0.0:
+            rng = np.random.default_rng([self.seed, self.epoch, int(index), SENTENCE_SUBSET_STREAM])
+            if rng.random() < self.sentence_subset_prob:
+                item["text_report"] = sample_sentences(str(item["report"]), rng)
         return item
 
 
@@ -80,7 +105,9 @@ def collate_items(items: Sequence[dict[str, Any]]) -> dict[str, Any]:
     lead_mask = torch.from_numpy(np.stack([np.asarray(i["lead_mask"], dtype=bool) for i in items]))  # (B, C)
     labels = torch.from_numpy(np.stack([np.asarray(i["labels"], dtype=np.float32) for i in items]))  # (B, K)
     return {"signals": signals, "lead_mask": lead_mask, "labels": labels,
-            "reports": [str(i["report"]) for i in items], "record_ids": [str(i["record_id"]) for i in items]}
+            "reports": [str(i["report"]) for i in items],
+            "text_reports": [str(i.get("text_report", i["report"])) for i in items],
+            "record_ids": [str(i["record_id"]) for i in items]}
 
 
 class ResumableSampler(Sampler[int]):
@@ -113,7 +140,7 @@ def make_train_loader(dataset: Dataset, config: TrainConfig, env: DistEnv, epoch
     ``generator`` seeds the workers; a private one keeps the global torch RNG (dropout) untouched,
     so creating a loader mid-epoch on resume draws nothing an uninterrupted run would not.
     """
-    if isinstance(dataset, LeadMaskingView):
+    if isinstance(dataset, TrainingView):
         dataset.set_epoch(epoch)
     sampler = ResumableSampler(dataset, env, config.seed, epoch, skip_batches * config.batch_size)
     return DataLoader(dataset, batch_size=config.batch_size, sampler=sampler, drop_last=True,

@@ -19,7 +19,7 @@ from melp.metrics import macro_auroc
 from melp.models.melp import MelpModel
 from train.builders import dataset_labels, open_split, unwrap
 from train.config import load_config
-from train.data import LeadMaskingView, make_eval_loader, sample_fraction
+from train.data import TrainingView, make_eval_loader, sample_fraction
 from train.distributed import cleanup_distributed, setup_distributed
 from train.loop import BEST_DIR, build_trainer, fit, seed_everything
 
@@ -81,7 +81,7 @@ def run_finetune(args: argparse.Namespace, overrides: list[str]) -> dict[str, An
     splits = {split: open_split(config, split, backbone.config, env) for split in ("train", "val", "test")}
     names, _ = dataset_labels(splits["test"])
     chosen = sample_fraction(len(splits["train"]), args.fraction, args.seed)
-    train_set = LeadMaskingView(Subset(splits["train"], chosen.tolist()), config.lead_mask_prob, config.seed)
+    train_set = TrainingView(Subset(splits["train"], chosen.tolist()), config.lead_mask_prob, config.seed)
     classifier = EcgClassifier(backbone, len(names))
     seed_everything(config.seed, env.rank)
     _, val_labels = dataset_labels(splits["val"])

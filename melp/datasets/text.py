@@ -12,6 +12,7 @@ from collections.abc import Iterable
 
 REPORT_SEPARATOR = ". "  # joins report_0..report_17 (paper)
 MIN_REPORT_TOKENS = 4  # reports with fewer word tokens are dropped (paper)
+SENTENCE_PUNCTUATION = (".", ";", "!", "?")  # a sentence ends at one of these (text tower and beat loss)
 
 _EKG = re.compile(r"\bekg\b", flags=re.IGNORECASE)
 _DISALLOWED = re.compile(r"[^A-Za-z0-9\s.,;:!?/%+\-()'<>=]")  # anything else becomes a space
@@ -21,6 +22,7 @@ _REPEATED_COMMAS = re.compile(r"(?:,\s*){2,}")
 _WHITESPACE = re.compile(r"\s+")
 _WORD = re.compile(r"[a-z0-9]+")
 _EDGE_PUNCT = " ,;:-"
+_SENTENCE_END = re.compile(r"(?<=[" + re.escape("".join(SENTENCE_PUNCTUATION)) + r"])\s+")
 
 
 def normalise_report(text: str, lowercase: bool = True) -> str:
@@ -53,3 +55,11 @@ def join_report_lines(lines: Iterable[object]) -> str:
 def count_report_tokens(report: str) -> int:
     """Word tokens (letters/digits runs) in a normalised report; the dropping rule counts these."""
     return len(_WORD.findall(report))
+
+
+def split_sentences(report: str) -> list[str]:
+    """A normalised report's sentences, each with its closing mark: ``"a. b; c"`` -> ``["a.", "b;", "c"]``.
+
+    A mark ends a sentence when whitespace follows it, so decimals ("0.12") stay whole.
+    """
+    return [part for part in _SENTENCE_END.split(report.strip()) if part.strip(_EDGE_PUNCT + ".;!?")]

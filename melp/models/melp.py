@@ -70,14 +70,21 @@ class MelpModel(InferenceMixin, nn.Module):
         return self.text_encoder(input_ids, attention_mask)
 
     def forward(self, signals: torch.Tensor, lead_mask: torch.Tensor | None, input_ids: torch.Tensor,
-                attention_mask: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Everything ``MelpLoss`` needs for a batch of ECG-report pairs."""
+                attention_mask: torch.Tensor, caption_ids: torch.Tensor | None = None,
+                caption_mask: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+        """Everything ``MelpLoss`` needs for a batch of ECG-report pairs.
+
+        The text tower reads ``input_ids``; the decoder is taught ``caption_ids`` (default: the same text),
+        so the contrastive text may be a part of the report while the caption stays whole.
+        """
+        if caption_ids is None:
+            caption_ids, caption_mask = input_ids, attention_mask
         ecg = self.encode_ecg_tensors(signals, lead_mask)
         text = self.encode_text_tensors(input_ids, attention_mask)
         # Teacher forcing: read tokens 0..L-2, predict 1..L-1; padding targets are ignored.
-        caption_logits, _ = self.decoder(input_ids[:, :-1], ecg["caption_tokens"],
-                                         attention_mask=attention_mask[:, :-1])  # (B, L-1, V)
-        caption_labels = input_ids[:, 1:].masked_fill(attention_mask[:, 1:] == 0, IGNORE_INDEX)  # (B, L-1)
+        caption_logits, _ = self.decoder(caption_ids[:, :-1], ecg["caption_tokens"],
+                                         attention_mask=caption_mask[:, :-1])  # (B, L-1, V)
+        caption_labels = caption_ids[:, 1:].masked_fill(caption_mask[:, 1:] == 0, IGNORE_INDEX)  # (B, L-1)
         return {
             "ecg_embeds": ecg["rhythm"],
             "text_embeds": text["text_embeds"],

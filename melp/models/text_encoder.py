@@ -14,11 +14,9 @@ from torch import nn
 from transformers import AutoConfig, AutoModel, AutoTokenizer, BertConfig
 
 from melp.config import TextConfig
-from melp.datasets.text import normalise_report
+from melp.datasets.text import SENTENCE_PUNCTUATION, normalise_report
 
 logger = logging.getLogger(__name__)
-
-SENTENCE_PUNCTUATION = (".", ";", "!", "?")
 
 
 def default_text_model_path() -> str:
@@ -36,7 +34,7 @@ def _require_model_folder(path: str) -> str:
 
 
 class TextEncoder(nn.Module):
-    """Reports -> global embedding (B, E) from [CLS], sentence embeddings (B, S, E), token states."""
+    """Reports -> global embedding (B, E) ([CLS] or mean pooled), sentence embeddings (B, S, E), token states."""
 
     def __init__(self, cfg: TextConfig, embed_dim: int) -> None:
         super().__init__()
@@ -86,7 +84,10 @@ class TextEncoder(nn.Module):
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> dict[str, torch.Tensor]:
         token_states = self.bert(input_ids=input_ids, attention_mask=attention_mask,
                                  use_cache=False).last_hidden_state  # (B, L, H)
-        if self.cfg.causal:
+        if self.cfg.pooling == "mean":
+            weights = attention_mask.to(token_states.dtype).unsqueeze(-1)  # (B, L, 1)
+            global_state = (token_states * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1.0)  # (B, H)
+        elif self.cfg.causal:
             # DEVIATION: under a causal mask [CLS] attends only to itself, so the global state is taken
             # at the last real token ([SEP]), which has seen the whole report.
             last = attention_mask.long().sum(dim=1).clamp(min=1) - 1  # (B,)
