@@ -54,7 +54,8 @@ class BaseWeights:
 def save_pretrained(model: nn.Module, directory: str | Path, *, delta: bool = True) -> Path:
     """Write ``model`` to ``directory`` atomically; with ``delta``, unchanged base text weights are left out.
 
-    An existing checkpoint folder is replaced; any other existing folder is refused.
+    An existing checkpoint folder is replaced (other files in it, such as a model card, are kept); any
+    other existing folder is refused.
     """
     target = Path(directory).resolve()
     if target.exists() and not (target / CONFIG_FILE).is_file():
@@ -209,11 +210,39 @@ def _unshare(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     return unshared
 
 
+def copy_pretrained(source: str | Path, directory: str | Path) -> Path:
+    """Install the ``save_pretrained`` folder ``source`` at ``directory`` atomically, as ``save_pretrained`` would."""
+    source, target = Path(source), Path(directory).resolve()
+    if not (source / CONFIG_FILE).is_file():
+        raise CheckpointError(f"{source}: no {CONFIG_FILE}; expected a save_pretrained folder")
+    if target.exists() and not (target / CONFIG_FILE).is_file():
+        raise CheckpointError(f"{target}: exists and is not a MELP checkpoint (no {CONFIG_FILE}); "
+                              "choose an empty or new folder")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.saving-", dir=target.parent))
+    try:
+        shutil.copytree(source, staging, dirs_exist_ok=True)
+        _replace_folder(staging, target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return target
+
+
 def _replace_folder(staging: Path, target: Path) -> None:
-    """Move ``staging`` to ``target``; an old checkpoint there is removed only after the swap."""
+    """Move ``staging`` to ``target``; an old checkpoint there is removed only after the swap.
+
+    Files of the old folder that are not checkpoint files (a model card, results/) move to the new one.
+    """
     if not target.exists():
         os.replace(staging, target)
         return
+    for entry in target.iterdir():
+        if not (staging / entry.name).exists():
+            if entry.is_dir():
+                shutil.copytree(entry, staging / entry.name)
+            else:
+                shutil.copy2(entry, staging / entry.name)
     retired = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
     os.replace(target, retired / target.name)
     os.replace(staging, target)

@@ -128,13 +128,17 @@ def test_saving_over_a_folder_that_is_not_a_checkpoint_is_refused(model, tmp_pat
     assert (tmp_path / "notes.txt").read_text() == "keep me"
 
 
-def test_saving_over_an_existing_checkpoint_replaces_it(model, saved, tmp_path):
+def test_saving_over_an_existing_checkpoint_replaces_it_and_keeps_its_card(model, saved, tmp_path):
     target = Path(shutil.copytree(saved, tmp_path / "ckpt"))
+    (target / "README.md").write_text("model card")
+    (target / "results").mkdir()
+    (target / "results" / "zeroshot.json").write_text("{}")
     other = tiny_model(seed=11)
     save_pretrained(other, target)
     loaded = load_pretrained(target)
     assert torch.equal(loaded.decoder.position_embedding, other.decoder.position_embedding)
     assert sorted(path.name for path in tmp_path.iterdir()) == ["ckpt"]
+    assert (target / "README.md").read_text() == "model card" and (target / "results" / "zeroshot.json").is_file()
 
 
 def test_invalid_config_or_missing_tokenizer_is_refused_naming_the_file(saved, tmp_path):

@@ -36,6 +36,21 @@ def test_pretrain_cli_validates_and_saves_a_loadable_model(tmp_path):
     assert model.config.ecg.width == load_config(TINY_CONFIG).model_overrides["ecg"]["width"]
 
 
+def test_retraining_into_a_model_folder_keeps_its_card_and_results(tmp_path):
+    corpus, final = _synth_corpus(tmp_path / "corpus"), tmp_path / "final"
+    args = ["--config", str(TINY_CONFIG), f"--data_root={corpus}", f"--save_dir={final}", "--max_steps=2",
+            "--eval_every=2", "--max_val_records=0"]
+    pretrain.main([*args, f"--output_dir={tmp_path / 'run'}"])
+    (final / "README.md").write_text("model card")
+    (final / "results").mkdir()
+    (final / "results" / "zeroshot.json").write_text("{}")
+    first = (final / "model.safetensors").read_bytes()
+    pretrain.main([*args, f"--output_dir={tmp_path / 'second'}", "--seed=1"])
+    assert (final / "README.md").read_text() == "model card" and (final / "results" / "zeroshot.json").is_file()
+    assert (final / "model.safetensors").read_bytes() != first  # the model itself was replaced
+    MelpModel.from_pretrained(final)
+
+
 def test_pretrain_converts_splits_once_into_memmap_stores(tmp_path):
     corpus = _synth_corpus(tmp_path / "corpus")
     args = ["--config", str(TINY_CONFIG), f"--data_root={corpus}", f"--store_dir={tmp_path / 'stores'}",

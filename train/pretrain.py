@@ -11,10 +11,9 @@ from __future__ import annotations
 import argparse
 import logging
 import math
-import shutil
 from pathlib import Path
 
-from melp.checkpoint import CONFIG_FILE
+from melp.checkpoint import CONFIG_FILE, copy_pretrained
 from melp.config import MelpConfig
 from melp.models.melp import MelpModel
 from train.builders import (PretrainStep, ZeroShotValidator, build_model, dataset_labels, open_split,
@@ -59,9 +58,7 @@ def save_final(config: TrainConfig, model: MelpModel, state: TrainState) -> Path
         raise FileExistsError(f"{target}: exists and is not a model folder (no {CONFIG_FILE}); "
                               "choose another --save_dir")
     if state.best_auroc > -math.inf and best.is_dir():  # this run (or the one it resumed) validated
-        if target.exists():
-            shutil.rmtree(target)
-        shutil.copytree(best, target)
+        copy_pretrained(best, target)
     else:
         model.save_pretrained(target)
     log.info("saved the final model to %s", target)
