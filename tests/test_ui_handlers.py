@@ -317,3 +317,20 @@ def test_ui_package_never_imports_torch():
     code = "import sys, ui.handlers, ui.analysis, ui.layout, ui.examples, ui.about; assert 'torch' not in sys.modules"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT, env=env, timeout=120)
+
+
+@pytest.mark.parametrize("normalisation, words", [("none", "amplitude kept in millivolts"),
+                                                  ("minmax_record", "min-max scaled per record")])
+def test_about_names_the_input_amplitude_in_words(normalisation, words):
+    from types import SimpleNamespace
+
+    from ui.about import about_markdown
+
+    config = SimpleNamespace(
+        ecg=SimpleNamespace(layers=4, width=256), ecg_tokens=62, text=SimpleNamespace(model_path=None),
+        pooler=SimpleNamespace(n_beat_queries=10, n_caption_queries=32, embed_dim=256),
+        decoder=SimpleNamespace(layers=2, width=128, max_length=96),
+        preprocess={"seconds": 10.0, "fs": 100.0, "filter": "bandpass", "normalisation": normalisation,
+                    "lead_order": "mimic"})
+    text = about_markdown(SimpleNamespace(config=config), "checkpoints/x", None)
+    assert f"bandpass filter, {words}, mimic lead order" in text

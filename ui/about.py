@@ -47,8 +47,14 @@ def _model_card(model: Any, source: str) -> list[str]:
         f"embedding width {pooler.embed_dim}",
         f"- **Text tower:** {config.text.model_path or 'all-MiniLM-L6-v2 (installed package)'}",
         f"- **Report decoder:** {decoder.layers} layers, width {decoder.width}, context {decoder.max_length} tokens",
-        f"- **Preprocessing:** {pre['filter']} filter, {pre['normalisation']} normalisation, {pre['lead_order']} lead order",
+        f"- **Preprocessing:** {pre['filter']} filter, {_AMPLITUDE.get(pre['normalisation'], pre['normalisation'])}, "
+        f"{pre['lead_order']} lead order",
     ]
+
+
+# How the model's input amplitude is set, in words (PreprocessConfig.normalisation).
+_AMPLITUDE = {"none": "amplitude kept in millivolts", "minmax_record": "min-max scaled per record",
+              "zscore_lead": "z-scored per lead"}
 
 
 def about_markdown(model: Any | None, source: str, library: Any | None) -> str:
