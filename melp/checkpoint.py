@@ -16,6 +16,7 @@ import logging
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -57,10 +58,7 @@ def save_pretrained(model: nn.Module, directory: str | Path, *, delta: bool = Tr
     An existing checkpoint folder is replaced (other files in it, such as a model card, are kept); any
     other existing folder is refused.
     """
-    target = Path(directory).resolve()
-    if target.exists() and not (target / CONFIG_FILE).is_file():
-        raise CheckpointError(f"{target}: exists and is not a MELP checkpoint (no {CONFIG_FILE}); "
-                              "choose an empty or new folder")
+    target = _checkpoint_target(directory)
     state = {name: tensor.detach().cpu() for name, tensor in model.state_dict().items()}
     base = _text_base(model) if delta else None
     omitted = _unchanged_base_keys(state, base) if base else []
@@ -73,16 +71,12 @@ def save_pretrained(model: nn.Module, directory: str | Path, *, delta: bool = Tr
         "base_key_prefix": base.key_prefix if omitted else "",
         "omitted_keys": omitted,
     }
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.saving-", dir=target.parent))
-    try:
+    def write(staging: Path) -> None:
         save_file(stored, str(staging / WEIGHTS_FILE), metadata={"format": "pt"})
         (staging / CONFIG_FILE).write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
         model.tokenizer.save_pretrained(str(staging / TOKENIZER_FOLDER))
-        _replace_folder(staging, target)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+
+    _install(target, write)
     logger.info("saved %s: %d tensors stored, %d taken from the base text encoder", target, len(stored), len(omitted))
     return target
 
@@ -212,21 +206,32 @@ def _unshare(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
 
 def copy_pretrained(source: str | Path, directory: str | Path) -> Path:
     """Install the ``save_pretrained`` folder ``source`` at ``directory`` atomically, as ``save_pretrained`` would."""
-    source, target = Path(source), Path(directory).resolve()
+    source, target = Path(source), _checkpoint_target(directory)
     if not (source / CONFIG_FILE).is_file():
         raise CheckpointError(f"{source}: no {CONFIG_FILE}; expected a save_pretrained folder")
+    _install(target, lambda staging: shutil.copytree(source, staging, dirs_exist_ok=True))
+    return target
+
+
+def _checkpoint_target(directory: str | Path) -> Path:
+    """``directory`` resolved; refused when it exists and is not a checkpoint (nothing there is overwritten)."""
+    target = Path(directory).resolve()
     if target.exists() and not (target / CONFIG_FILE).is_file():
         raise CheckpointError(f"{target}: exists and is not a MELP checkpoint (no {CONFIG_FILE}); "
                               "choose an empty or new folder")
+    return target
+
+
+def _install(target: Path, write: Callable[[Path], object]) -> None:
+    """Fill a staging folder beside ``target`` with ``write``, then swap it in; a failure leaves ``target`` as it was."""
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.saving-", dir=target.parent))
     try:
-        shutil.copytree(source, staging, dirs_exist_ok=True)
+        write(staging)
         _replace_folder(staging, target)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    return target
 
 
 def _replace_folder(staging: Path, target: Path) -> None:

@@ -51,6 +51,14 @@ def test_retraining_into_a_model_folder_keeps_its_card_and_results(tmp_path):
     MelpModel.from_pretrained(final)
 
 
+def test_a_save_dir_that_holds_no_model_is_refused_before_training(tmp_path):
+    (tmp_path / "notes").mkdir()
+    with pytest.raises(FileExistsError, match="choose another --save_dir"):
+        pretrain.main(["--config", str(TINY_CONFIG), f"--data_root={tmp_path / 'absent'}",
+                       f"--output_dir={tmp_path / 'run'}", f"--save_dir={tmp_path / 'notes'}"])
+    assert not (tmp_path / "run").exists()  # nothing was built or trained
+
+
 def test_pretrain_converts_splits_once_into_memmap_stores(tmp_path):
     corpus = _synth_corpus(tmp_path / "corpus")
     args = ["--config", str(TINY_CONFIG), f"--data_root={corpus}", f"--store_dir={tmp_path / 'stores'}",

@@ -47,16 +47,22 @@ def make_validator(config: TrainConfig, model_config: MelpConfig, env: DistEnv) 
     return ZeroShotValidator(dataset, validation_prompts(config.dataset, names)) if env.is_main else None
 
 
+def save_target(config: TrainConfig) -> Path:
+    """Where the final model goes; refused before any training when it is a folder that holds no model."""
+    target = Path(config.save_dir or Path(config.output_dir) / "final")
+    if target.exists() and not (target / CONFIG_FILE).is_file():
+        raise FileExistsError(f"{target}: exists and is not a model folder (no {CONFIG_FILE}); "
+                              "choose another --save_dir")
+    return target
+
+
 def save_final(config: TrainConfig, model: MelpModel, state: TrainState) -> Path | None:
     """The best validated model (or the last one) to ``save_dir``; nothing when the run was cut short."""
     if state.step < config.max_steps and not state.stopped_early:
         log.info("stopped at step %d of %d; resume with the same command", state.step, config.max_steps)
         return None
-    target = Path(config.save_dir or Path(config.output_dir) / "final")
+    target = save_target(config)
     best = Path(config.output_dir) / BEST_DIR
-    if target.exists() and not (target / CONFIG_FILE).is_file():
-        raise FileExistsError(f"{target}: exists and is not a model folder (no {CONFIG_FILE}); "
-                              "choose another --save_dir")
     if state.best_auroc > -math.inf and best.is_dir():  # this run (or the one it resumed) validated
         copy_pretrained(best, target)
     else:
@@ -68,6 +74,7 @@ def save_final(config: TrainConfig, model: MelpModel, state: TrainState) -> Path
 def main(argv: list[str] | None = None) -> int:
     config_path, overrides = parse_args(argv)
     config = load_config(config_path, overrides)
+    save_target(config)  # a wrong --save_dir fails now, not after the whole run
     env = setup_distributed()
     logging.basicConfig(level=logging.INFO if env.is_main else logging.WARNING,
                         format="%(asctime)s %(name)s %(levelname)s: %(message)s")

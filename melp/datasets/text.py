@@ -62,4 +62,4 @@ def split_sentences(report: str) -> list[str]:
 
     A mark ends a sentence when whitespace follows it, so decimals ("0.12") stay whole.
     """
-    return [part for part in _SENTENCE_END.split(report.strip()) if part.strip(_EDGE_PUNCT + ".;!?")]
+    return [part for part in _SENTENCE_END.split(report.strip()) if part.strip(_EDGE_PUNCT + "".join(SENTENCE_PUNCTUATION))]
