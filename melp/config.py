@@ -43,6 +43,11 @@ class EcgEncoderConfig:
     attention_dropout: float = 0.1  # official code (fairseq-signals wav2vec2 default)
     activation_dropout: float = 0.0  # official code (fairseq-signals wav2vec2 default)
     layer_norm_eps: float = 1e-5  # official-encoder.md §3 (torch default; 1e-6 is a known trap)
+    # The first conv block's per-channel GroupNorm divides out each record's amplitude (scaling the input
+    # by 0.3 leaves the embedding unchanged). True adds a learned projection of each lead's log RMS to
+    # every token so voltage findings stay visible. Off in the paper preset (official layout; the paper's
+    # min-max input carries no absolute voltage anyway).
+    amplitude_input: bool = False
 
 
 @dataclass
@@ -273,13 +278,16 @@ def _demo_fields() -> dict[str, Any]:
       [CLS] the first demo checkpoint reached 0.80 held-out zero-shot AUROC.
     - input in millivolts after the band-pass (normalisation "none"): per-record min-max scaling erases
       absolute voltage, which low QRS voltage, ventricular hypertrophy and atrial enlargement are read from.
+      The encoder's first GroupNorm erases it too, so ``amplitude_input`` hands each lead's log RMS to the
+      tokens (with it off, the second checkpoint's embedding of 0.3 x an ECG had cosine 0.99999 to the ECG's).
     - decoder: 2 layers of width 128 with tied input/output embeddings. The 30522 x width vocabulary
       embedding dominates its size (3.9M at 128); with ~4.4M in the ECG tower that keeps a delta
       checkpoint near 42 MB in fp32 (< 45 MB). Synthetic reports use a few hundred distinct tokens.
     - reports up to 96 tokens (text and decoder context), enough for the synthetic corpus's reports.
     """
     return {
-        "ecg": {"width": 256, "layers": 4, "heads": 4, "ffn_dim": 1024, "pos_conv_kernel": 32},
+        "ecg": {"width": 256, "layers": 4, "heads": 4, "ffn_dim": 1024, "pos_conv_kernel": 32,
+                "amplitude_input": True},
         "pooler": {"n_beat_queries": 10, "n_caption_queries": 32, "heads": 4},
         "text": {"frozen_layers": 5, "causal": False, "max_length": 96, "pooling": "mean"},
         "decoder": {"width": 128, "layers": 2, "heads": 4, "max_length": 96, "tie_embeddings": True},

@@ -72,6 +72,17 @@ def test_right_padding_does_not_change_real_token_logits():
     torch.testing.assert_close(padded_logits[:, :4], plain_logits, rtol=1e-5, atol=1e-5)
 
 
+def test_output_mask_gives_the_selected_positions_logits_only():
+    decoder, caption_tokens = make_decoder(), captions(batch=2)
+    tokens = torch.tensor([[BOS, 5, 9, 12, 7], [BOS, 3, 4, PAD, PAD]])
+    mask = torch.tensor([[1, 1, 1, 1, 1], [1, 1, 1, 0, 0]])
+    keep = torch.tensor([[True, True, False, True, True], [True, True, False, False, False]])
+    full, _ = decoder(tokens, caption_tokens, attention_mask=mask)
+    selected, _ = decoder(tokens, caption_tokens, attention_mask=mask, output_mask=keep)
+    assert selected.shape == (int(keep.sum()), VOCAB)
+    torch.testing.assert_close(selected, full[keep])
+
+
 def test_left_padding_with_mask_does_not_change_real_token_logits():
     decoder, caption_tokens = make_decoder(), captions(batch=1)
     tokens = torch.tensor([[BOS, 5, 9, 12]])

@@ -21,10 +21,17 @@ def empty_is_nan(monkeypatch):
     monkeypatch.setattr(torch, "empty", nan_empty)
 
 
+# Zero on purpose: the amplitude path starts switched off, so training begins from the plain encoder.
+ZERO_INITIALISED = {"ecg_encoder.encoder.amplitude_proj.weight"}
+
+
 def _assert_initialised(model: torch.nn.Module) -> None:
     for name, parameter in model.named_parameters():
         values = parameter.detach()
         assert torch.isfinite(values).all(), f"{name} has NaN/inf (uninitialised?)"
+        if name in ZERO_INITIALISED:
+            assert not values.any(), f"{name} should start at zero"
+            continue
         assert values.abs().max() < 50, f"{name} has implausible values up to {values.abs().max():.3g}"
         if values.ndim >= 2:
             assert values.std() > 0, f"{name} is constant: {values.flatten()[0]:.3g}"

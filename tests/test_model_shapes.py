@@ -36,9 +36,9 @@ def _check_forward_shapes(model: MelpModel, batch: int) -> None:
     assert ecg["caption_tokens"].shape == (batch, caption_queries, config.decoder.width)
     assert ecg["beat_attention"].shape == (batch, queries, config.ecg_tokens)
     assert ecg["caption_attention"].shape == (batch, caption_queries, config.ecg_tokens)
-    length = tokens["input_ids"].shape[1]
-    assert outputs["caption_logits"].shape == (batch, length - 1, len(model.tokenizer))
-    assert outputs["caption_labels"].shape == (batch, length - 1)
+    targets = int(tokens["attention_mask"][:, 1:].sum())  # logits only where the next token is real
+    assert outputs["caption_logits"].shape == (targets, len(model.tokenizer))
+    assert outputs["caption_labels"].shape == (targets,)
     assert outputs["text_embeds"].shape == (batch, embed)
     assert outputs["sentence_embeds"].shape[::2] == (batch, embed)
     torch.testing.assert_close(outputs["text_embeds"].norm(dim=-1), torch.ones(batch))
@@ -76,7 +76,26 @@ def test_decoder_is_taught_the_caption_while_the_text_tower_reads_the_subset(tin
         caption_only = tiny_model(signals, None, **whole)
     torch.testing.assert_close(split["text_embeds"], text_only["text_embeds"])
     torch.testing.assert_close(split["caption_logits"], caption_only["caption_logits"])
-    assert split["caption_labels"].shape[1] == whole["input_ids"].shape[1] - 1
+    assert split["caption_labels"].shape == (int(whole["attention_mask"][:, 1:].sum()),)
+
+
+def test_amplitude_input_makes_the_embedding_see_voltage():
+    signals = torch.randn(2, 12, tiny_config().input_samples)
+    plain = MelpModel(tiny_config()).eval()
+    with torch.inference_mode():  # the first GroupNorm divides the record's scale out
+        torch.testing.assert_close(plain.encode_ecg_tensors(0.3 * signals)["rhythm"],
+                                   plain.encode_ecg_tensors(signals)["rhythm"], rtol=1e-3, atol=1e-3)
+    config = tiny_config()
+    config.ecg.amplitude_input = True
+    model = MelpModel(config).eval()
+    assert "ecg_encoder.encoder.amplitude_proj.weight" in model.state_dict()
+    assert "ecg_encoder.encoder.amplitude_proj.weight" not in plain.state_dict()  # paper/official layout
+    torch.nn.init.normal_(model.ecg_encoder.encoder.amplitude_proj.weight)  # as if trained (starts at zero)
+    with torch.inference_mode():
+        scaled = model.encode_ecg_tensors(0.3 * signals)["rhythm"]
+        same = model.encode_ecg_tensors(signals)["rhythm"]
+    assert (scaled * same).sum(-1).max() < 0.99
+    assert MelpConfig.preset("demo").ecg.amplitude_input and not MelpConfig.preset("paper").ecg.amplitude_input
 
 
 @pytest.mark.parametrize("samples", [500, 777, 1000, 2501])

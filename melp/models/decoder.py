@@ -139,11 +139,14 @@ class CaptionDecoder(nn.Module):
 
     def forward(self, input_ids: torch.Tensor, caption_tokens: torch.Tensor,
                 attention_mask: torch.Tensor | None = None, past_key_values: DecoderCache | None = None,
-                use_cache: bool = False) -> tuple[torch.Tensor, DecoderCache | None]:
+                use_cache: bool = False, output_mask: torch.Tensor | None = None,
+                ) -> tuple[torch.Tensor, DecoderCache | None]:
         """Next-token logits for ``input_ids`` (B, L); returns (logits (B, L, V), cache or None).
 
         ``attention_mask`` (B, P + L), 1 for real tokens, covers the cached tokens too. With a cache,
-        ``caption_tokens`` is ignored: its keys/values were computed on the first call.
+        ``caption_tokens`` is ignored: its keys/values were computed on the first call. ``output_mask``
+        (B, L) bool keeps only those positions' logits, flattened to (N, V): the vocabulary projection is
+        most of a small decoder's training cost, and padding positions carry no loss.
         """
         past_length = 0 if past_key_values is None else past_key_values[0][0].shape[2]
         length = input_ids.shape[1]
@@ -165,7 +168,9 @@ class CaptionDecoder(nn.Module):
             hidden, layer_cache = layer(hidden, caption, allowed, layer_cache)
             new_cache.append(layer_cache)
         output_weight = self.token_embedding.weight if self.output_proj is None else self.output_proj.weight
-        logits = F.linear(self.final_norm(hidden), output_weight)  # (B, L, V)
+        if output_mask is not None:
+            hidden = hidden[output_mask]  # (N, D)
+        logits = F.linear(self.final_norm(hidden), output_weight)  # (B, L, V) or (N, V)
         return logits, (tuple(new_cache) if use_cache else None)
 
     @staticmethod

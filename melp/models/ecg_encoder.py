@@ -15,6 +15,14 @@ from melp.config import EcgEncoderConfig
 
 # Weight norm of the positional conv runs over the kernel-tap dimension (g has shape 1 x 1 x K).
 POS_CONV_WEIGHT_NORM_DIM = 2
+# Floor under a lead's RMS (mV) before the log: a zero-filled (masked or missing) lead reads log(1e-3).
+AMPLITUDE_FLOOR_MV = 1e-3
+
+
+def lead_log_rms(signals: torch.Tensor) -> torch.Tensor:
+    """(B, C, T) signals -> (B, C) log of each lead's root-mean-square amplitude (floored)."""
+    rms = signals.float().pow(2).mean(dim=-1).sqrt()  # (B, C)
+    return torch.log(rms.clamp_min(AMPLITUDE_FLOOR_MV))
 
 
 class ConvFeatureLayer(nn.Module):
@@ -127,6 +135,12 @@ class EcgEncoder(nn.Module):
         self.feature_extractor = ConvFeatureExtractor(cfg)
         self.feature_norm = nn.LayerNorm(cfg.conv_channels[-1], eps=cfg.layer_norm_eps)
         self.feature_proj = nn.Linear(cfg.conv_channels[-1], cfg.width)
+        # Optional amplitude path (config.amplitude_input): per-lead log RMS -> a vector added to every token;
+        # zero-initialised so training starts from the plain encoder.
+        self.amplitude_proj = nn.Linear(cfg.in_leads, cfg.width) if cfg.amplitude_input else None
+        if self.amplitude_proj is not None:
+            nn.init.zeros_(self.amplitude_proj.weight)
+            nn.init.zeros_(self.amplitude_proj.bias)
         self.pos_conv = PositionalConvEmbedding(cfg.width, cfg.pos_conv_kernel, cfg.pos_conv_groups, cfg.dropout)
         # Applied BEFORE the layers (official layer_norm_first=False); there is no final LayerNorm.
         self.encoder_norm = nn.LayerNorm(cfg.width, eps=cfg.layer_norm_eps)
@@ -139,6 +153,8 @@ class EcgEncoder(nn.Module):
             signals = signals * lead_mask.to(signals.dtype).unsqueeze(-1)  # (B, C, T)
         cnn_features = self.feature_norm(self.feature_extractor(signals).transpose(1, 2))  # (B, L, C')
         tokens = self.feature_proj(cnn_features)  # (B, L, D)
+        if self.amplitude_proj is not None:
+            tokens = tokens + self.amplitude_proj(lead_log_rms(signals)).unsqueeze(1).type_as(tokens)
         tokens = tokens + self.pos_conv(tokens)
         tokens = self.dropout(self.encoder_norm(tokens))
         for layer in self.layers:

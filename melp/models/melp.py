@@ -12,7 +12,6 @@ from torch import nn
 
 from melp.config import MelpConfig
 from melp.inference import InferenceMixin
-from melp.losses import IGNORE_INDEX
 from melp.models.decoder import CaptionDecoder
 from melp.models.ecg_tower import EcgTower
 from melp.models.text_encoder import TextEncoder
@@ -81,10 +80,11 @@ class MelpModel(InferenceMixin, nn.Module):
             caption_ids, caption_mask = input_ids, attention_mask
         ecg = self.encode_ecg_tensors(signals, lead_mask)
         text = self.encode_text_tensors(input_ids, attention_mask)
-        # Teacher forcing: read tokens 0..L-2, predict 1..L-1; padding targets are ignored.
+        # Teacher forcing: read tokens 0..L-2, predict 1..L-1; logits only where the target is a real token.
+        targets = caption_mask[:, 1:] != 0  # (B, L-1)
         caption_logits, _ = self.decoder(caption_ids[:, :-1], ecg["caption_tokens"],
-                                         attention_mask=caption_mask[:, :-1])  # (B, L-1, V)
-        caption_labels = caption_ids[:, 1:].masked_fill(caption_mask[:, 1:] == 0, IGNORE_INDEX)  # (B, L-1)
+                                         attention_mask=caption_mask[:, :-1], output_mask=targets)  # (N, V)
+        caption_labels = caption_ids[:, 1:][targets]  # (N,)
         return {
             "ecg_embeds": ecg["rhythm"],
             "text_embeds": text["text_embeds"],
