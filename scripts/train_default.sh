@@ -51,6 +51,9 @@ if [ -d "$REAL" ]; then
         --out "$RESULTS/zeroshot-real-samples.json"
 fi
 cp "$RUN_DIR/metrics.csv" "$RESULTS/training-metrics.csv"
+if [ -f "$RUN_DIR/validation-per-class.jsonl" ]; then
+    cp "$RUN_DIR/validation-per-class.jsonl" "$RESULTS/validation-per-class.jsonl"
+fi
 
 step "build the default retrieval library for this checkpoint -> $LIBRARY"
 $PYTHON -m index.default --model "$CHECKPOINT" --out "$LIBRARY"

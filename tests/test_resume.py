@@ -6,7 +6,7 @@ import torch
 from tests.tiny_training import run_tiny, tiny_config
 from train.checkpointing import checkpoint_path, load_checkpoint
 from train.distributed import setup_distributed
-from train.metrics_log import MetricsLog
+from train.metrics_log import ClassLog, MetricsLog
 
 TOTAL_STEPS = 8      # 24 records / (batch 4 x accumulation 2) = 3 steps per epoch: crosses two epochs
 CHECKPOINT_EVERY = 2
@@ -57,4 +57,8 @@ def test_resume_forgets_metric_rows_after_the_checkpoint(tmp_path):
     run_tiny(tiny_config(tmp_path, *common), env)
     steps = [int(row["step"]) for row in MetricsLog(tmp_path / "metrics.csv").read()]
     assert steps == list(range(1, TOTAL_STEPS + 1))
+    class_log = ClassLog(tmp_path / "validation-per-class.jsonl")
+    class_log.append(TOTAL_STEPS + 3, {"af": 0.5})  # as if a later run died after validating
+    class_log.drop_after(TOTAL_STEPS)
+    assert all(row["step"] <= TOTAL_STEPS for row in class_log.read())
     assert {"loss", "loss_rhythm", "loss_token", "loss_beat"} <= set(MetricsLog(tmp_path / "metrics.csv").read()[0])

@@ -22,6 +22,7 @@ from melp.metrics import macro_auroc
 from melp.models.melp import MelpModel
 from train.config import TrainConfig
 from train.data import TrainingView, make_eval_loader, take_prefix
+from train.loop import PER_CLASS_KEY
 from train.distributed import DistEnv, barrier
 
 log = logging.getLogger(__name__)
@@ -119,7 +120,7 @@ def dataset_labels(dataset: Dataset) -> tuple[tuple[str, ...], np.ndarray]:
 
 
 class ZeroShotValidator:
-    """model -> {"val_auroc": macro AUROC of prompt scores on the validation split}.
+    """model -> {"val_auroc": macro AUROC of prompt scores on the validation split, "val_per_class": {...}}.
 
     ``prompts`` maps each label name to one or more phrasings; class embeddings are built as
     ``train.evaluate`` builds them (mean of the phrasings' ``encode_text``). Rank 0 only; no collectives.
@@ -144,4 +145,5 @@ class ZeroShotValidator:
             ecg_embeds.append(outputs["rhythm"].float().cpu().numpy())  # (B, D)
         class_embeds = model.class_embeddings([self.prompts[name] for name in self.label_names])  # (K, D)
         scores = np.concatenate(ecg_embeds) @ class_embeds.T  # (N, K)
-        return {"val_auroc": macro_auroc(self.labels, scores, self.label_names).macro}
+        report = macro_auroc(self.labels, scores, self.label_names)
+        return {"val_auroc": report.macro, PER_CLASS_KEY: dict(report.per_class)}

@@ -26,7 +26,7 @@ from train import checkpointing
 from train.config import TrainConfig
 from train.data import collate_items, make_train_loader, micro_batches_per_epoch
 from train.distributed import DistEnv, all_gather_objects, barrier, broadcast_flag
-from train.metrics_log import MetricsLog
+from train.metrics_log import ClassLog, MetricsLog
 from train.optim import build_optimizer, get_lr, set_lr
 
 log = logging.getLogger(__name__)
@@ -34,6 +34,9 @@ log = logging.getLogger(__name__)
 LOSS_TERMS = ("loss", "loss_rhythm", "loss_token", "loss_beat")
 BEST_DIR = "best"
 METRICS_FILE = "metrics.csv"
+CLASS_LOG_FILE = "validation-per-class.jsonl"
+# An eval_fn may also return this key: {class name: AUROC}, logged to CLASS_LOG_FILE, not to metrics.csv.
+PER_CLASS_KEY = "val_per_class"
 RESUME_FREE_KEYS = ("resume", "stop_at_step")  # may differ between a run and its resumption silently
 LOADER_SEED_STREAM = 1_000_003  # loader generator seed = seed * this + epoch (keeps global RNG untouched)
 
@@ -65,6 +68,7 @@ class Trainer:
     eval_fn: EvalFn | None = None
     collate: Callable[[list], dict] = collate_items   # dataset items -> one batch dict
     metrics: MetricsLog | None = None
+    class_log: ClassLog | None = None
     running: dict[str, float] = field(default_factory=dict)
 
 
@@ -95,9 +99,10 @@ def build_trainer(model: nn.Module, step_fn: StepFn, train_set: Dataset, config:
         device_ids = [env.local_rank] if env.device.type == "cuda" else None
         wrapped = DistributedDataParallel(model, device_ids=device_ids)
     metrics = MetricsLog(Path(config.output_dir) / METRICS_FILE) if env.is_main else None
+    class_log = ClassLog(Path(config.output_dir) / CLASS_LOG_FILE) if env.is_main else None
     return Trainer(config=config, env=env, model=model, wrapped=wrapped,
                    optimizer=build_optimizer(model, config), step_fn=step_fn, train_set=train_set,
-                   eval_fn=eval_fn, collate=collate, metrics=metrics)
+                   eval_fn=eval_fn, collate=collate, metrics=metrics, class_log=class_log)
 
 
 def _to_device(batch: dict, device: torch.device) -> dict:
@@ -204,8 +209,13 @@ def validate(trainer: Trainer, state: TrainState) -> dict[str, float]:
     if env.is_main and trainer.eval_fn is not None:
         trainer.model.eval()
         with torch.no_grad():
-            results = trainer.eval_fn(trainer.model)
+            results = dict(trainer.eval_fn(trainer.model))
         trainer.model.train()
+        per_class = results.pop(PER_CLASS_KEY, None)
+        if per_class and trainer.class_log is not None:
+            trainer.class_log.append(state.step, per_class)
+            weakest = sorted(per_class.items(), key=lambda item: item[1])[:5]
+            log.info("step %d: weakest classes %s", state.step, ", ".join(f"{k} {v:.3f}" for k, v in weakest))
         auroc = results.get("val_auroc", math.nan)
         if auroc > state.best_auroc:
             state.best_auroc, state.evals_without_gain = auroc, 0
@@ -233,11 +243,19 @@ def save_training_checkpoint(trainer: Trainer, state: TrainState) -> None:
     barrier(trainer.env)
 
 
+def _forget_logs_after(trainer: Trainer, step: int) -> None:
+    """Drop log rows past ``step``: written by a run that died after its last checkpoint, or an older run."""
+    for log_file in (trainer.metrics, trainer.class_log):
+        if log_file is not None:
+            log_file.drop_after(step)
+
+
 def resume(trainer: Trainer) -> TrainState:
     """The saved state when ``config.resume`` and a checkpoint exist; a fresh state otherwise."""
     config, env = trainer.config, trainer.env
     path = checkpointing.checkpoint_path(config.output_dir)
     if not (config.resume and path.is_file()):
+        _forget_logs_after(trainer, 0)  # a fresh run in an old output_dir starts clean logs
         return TrainState()
     saved = checkpointing.load_checkpoint(path, map_location="cpu")  # RNG states must stay on the CPU
     if saved["world_size"] != env.world_size:
@@ -254,8 +272,7 @@ def resume(trainer: Trainer) -> TrainState:
     trainer.optimizer.load_state_dict(saved["optimizer"])
     checkpointing.restore_rng_state(saved["rng"][env.rank])
     state = TrainState(**saved["state"])
-    if trainer.metrics is not None:
-        trainer.metrics.drop_after(state.step)
+    _forget_logs_after(trainer, state.step)
     log.info("resumed from %s at step %d (epoch %d, batch %d)", path, state.step, state.epoch,
              state.batch_in_epoch)
     return state

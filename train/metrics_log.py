@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import csv
+import json
+import os
 from pathlib import Path
 
 COLUMNS = ("step", "epoch", "lr", "loss", "loss_rhythm", "loss_token", "loss_beat", "grad_norm",
@@ -44,3 +46,34 @@ def _format(value: float | int | None) -> str:
     if isinstance(value, float):
         return f"{value:.6g}"
     return str(value)
+
+
+class ClassLog:
+    """``validation-per-class.jsonl``: one line per validation, ``{"step": n, "auroc": {class: value}}``.
+
+    The macro AUROC in metrics.csv says whether a run improves; this says which statements it has learned
+    and when (a rare finding can sit at chance for thousands of steps, then rise).
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+
+    def append(self, step: int, per_class: dict[str, float]) -> None:
+        line = json.dumps({"step": int(step), "auroc": {name: round(float(v), 6) for name, v in per_class.items()}})
+        with self.path.open("a", encoding="utf-8") as handle:
+            handle.write(line + "\n")
+
+    def drop_after(self, step: int) -> None:
+        """Forget validations past ``step`` (rewritten atomically)."""
+        if not self.path.exists():
+            return
+        kept = [row for row in self.read() if row["step"] <= step]
+        tmp = self.path.with_name(self.path.name + ".tmp")
+        tmp.write_text("".join(json.dumps(row) + "\n" for row in kept), encoding="utf-8")
+        os.replace(tmp, self.path)
+
+    def read(self) -> list[dict]:
+        if not self.path.exists():
+            return []
+        return [json.loads(line) for line in self.path.read_text(encoding="utf-8").splitlines() if line.strip()]
