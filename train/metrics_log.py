@@ -32,8 +32,10 @@ class MetricsLog:
         with self.path.open(newline="", encoding="utf-8") as handle:
             rows = list(csv.reader(handle))
         kept = [rows[0]] + [r for r in rows[1:] if r and int(r[0]) <= step]
-        with self.path.open("w", newline="", encoding="utf-8") as handle:
+        tmp = self.path.with_name(self.path.name + ".tmp")  # written aside, then swapped in: never half a log
+        with tmp.open("w", newline="", encoding="utf-8") as handle:
             csv.writer(handle).writerows(kept)
+        os.replace(tmp, self.path)
 
     def read(self) -> list[dict[str, str]]:
         with self.path.open(newline="", encoding="utf-8") as handle:
