@@ -58,7 +58,7 @@ def save_pretrained(model: nn.Module, directory: str | Path, *, delta: bool = Tr
     An existing checkpoint folder is replaced (other files in it, such as a model card, are kept); any
     other existing folder is refused.
     """
-    target = _checkpoint_target(directory)
+    target = checkpoint_target(directory)
     state = {name: tensor.detach().cpu() for name, tensor in model.state_dict().items()}
     base = _text_base(model) if delta else None
     omitted = _unchanged_base_keys(state, base) if base else []
@@ -206,14 +206,14 @@ def _unshare(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
 
 def copy_pretrained(source: str | Path, directory: str | Path) -> Path:
     """Install the ``save_pretrained`` folder ``source`` at ``directory`` atomically, as ``save_pretrained`` would."""
-    source, target = Path(source), _checkpoint_target(directory)
+    source, target = Path(source), checkpoint_target(directory)
     if not (source / CONFIG_FILE).is_file():
         raise CheckpointError(f"{source}: no {CONFIG_FILE}; expected a save_pretrained folder")
     _install(target, lambda staging: shutil.copytree(source, staging, dirs_exist_ok=True))
     return target
 
 
-def _checkpoint_target(directory: str | Path) -> Path:
+def checkpoint_target(directory: str | Path) -> Path:
     """``directory`` resolved; refused when it exists and is not a checkpoint (nothing there is overwritten)."""
     target = Path(directory).resolve()
     if target.exists() and not (target / CONFIG_FILE).is_file():

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 import os
 from pathlib import Path
@@ -32,14 +33,21 @@ class MetricsLog:
         with self.path.open(newline="", encoding="utf-8") as handle:
             rows = list(csv.reader(handle))
         kept = [rows[0]] + [r for r in rows[1:] if r and int(r[0]) <= step]
-        tmp = self.path.with_name(self.path.name + ".tmp")  # written aside, then swapped in: never half a log
-        with tmp.open("w", newline="", encoding="utf-8") as handle:
-            csv.writer(handle).writerows(kept)
-        os.replace(tmp, self.path)
+        text = io.StringIO(newline="")
+        csv.writer(text).writerows(kept)
+        _replace_text(self.path, text.getvalue())
 
     def read(self) -> list[dict[str, str]]:
         with self.path.open(newline="", encoding="utf-8") as handle:
             return list(csv.DictReader(handle))
+
+
+def _replace_text(path: Path, text: str) -> None:
+    """Write ``text`` beside ``path`` and swap it in: a crash never leaves half a log."""
+    tmp = path.with_name(path.name + ".tmp")
+    with tmp.open("w", newline="", encoding="utf-8") as handle:
+        handle.write(text)
+    os.replace(tmp, path)
 
 
 def _format(value: float | int | None) -> str:
@@ -71,9 +79,7 @@ class ClassLog:
         if not self.path.exists():
             return
         kept = [row for row in self.read() if row["step"] <= step]
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        tmp.write_text("".join(json.dumps(row) + "\n" for row in kept), encoding="utf-8")
-        os.replace(tmp, self.path)
+        _replace_text(self.path, "".join(json.dumps(row) + "\n" for row in kept))
 
     def read(self) -> list[dict]:
         if not self.path.exists():

@@ -13,7 +13,7 @@ import logging
 import math
 from pathlib import Path
 
-from melp.checkpoint import CONFIG_FILE, copy_pretrained
+from melp.checkpoint import CheckpointError, checkpoint_target, copy_pretrained
 from melp.config import MelpConfig
 from melp.models.melp import MelpModel
 from train.builders import (PretrainStep, ZeroShotValidator, build_model, dataset_labels, open_split,
@@ -49,11 +49,10 @@ def make_validator(config: TrainConfig, model_config: MelpConfig, env: DistEnv) 
 
 def save_target(config: TrainConfig) -> Path:
     """Where the final model goes; refused before any training when it is a folder that holds no model."""
-    target = Path(config.save_dir or Path(config.output_dir) / "final")
-    if target.exists() and not (target / CONFIG_FILE).is_file():
-        raise FileExistsError(f"{target}: exists and is not a model folder (no {CONFIG_FILE}); "
-                              "choose another --save_dir")
-    return target
+    try:
+        return checkpoint_target(config.save_dir or Path(config.output_dir) / "final")
+    except CheckpointError as error:
+        raise FileExistsError(f"{error}; choose another --save_dir") from error
 
 
 def save_final(config: TrainConfig, model: MelpModel, state: TrainState) -> Path | None:
