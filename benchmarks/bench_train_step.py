@@ -3,7 +3,9 @@
     python -m benchmarks.bench_train_step --preset demo --batch-size 32 --steps 10 [--threads 2]
 
 Times forward + MelpLoss + backward + AdamW on the real model, without data loading, so the figure
-is the model's cost alone (compare with benchmarks/bench_loader.py for the loader).
+is the model's cost alone (compare with benchmarks/bench_loader.py for the loader). On a GPU it runs
+under bf16 autocast (as training does) and also reports the GPU's name and the peak memory PyTorch
+allocated over the timed steps.
 """
 from __future__ import annotations
 
@@ -39,6 +41,8 @@ def main(argv: list[str] | None = None) -> None:
              "lead_mask": torch.ones(args.batch_size, 12, dtype=torch.bool, device=device),
              "reports": [REPORT] * args.batch_size}
     durations = []
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
     for step in range(WARMUP_STEPS + args.steps):
         start = time.perf_counter()
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
@@ -50,10 +54,14 @@ def main(argv: list[str] | None = None) -> None:
             torch.cuda.synchronize()
         if step >= WARMUP_STEPS:
             durations.append(time.perf_counter() - start)
-    seconds = sum(durations) / len(durations)
-    print(json.dumps({"preset": args.preset, "device": str(device), "threads": torch.get_num_threads(),
-                      "batch_size": args.batch_size, "s_per_step": round(seconds, 3),
-                      "samples_per_s": round(args.batch_size / seconds, 1)}))
+    seconds = sorted(durations)[len(durations) // 2]  # median: one slow step does not move it
+    figures = {"preset": args.preset, "device": str(device), "threads": torch.get_num_threads(),
+               "batch_size": args.batch_size, "s_per_step": round(seconds, 4),
+               "samples_per_s": round(args.batch_size / seconds, 1)}
+    if device.type == "cuda":
+        figures.update(gpu=torch.cuda.get_device_name(device), precision="bf16 autocast",
+                       peak_memory_gib=round(torch.cuda.max_memory_allocated(device) / 2**30, 2))
+    print(json.dumps(figures))
 
 
 if __name__ == "__main__":
