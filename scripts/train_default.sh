@@ -35,13 +35,6 @@ RESULTS=$CHECKPOINT/results
 FS=500                              # MIMIC-IV-ECG's native rate; the store resamples once to the model's 100 Hz
 STAGE=${1:-all}
 case $STAGE in all|data|train|measure) ;; *) echo "unknown stage '$STAGE': use all, data, train or measure" >&2; exit 2;; esac
-if [ -z "${CONFIG:-}" ]; then
-    if $PYTHON -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)"; then
-        CONFIG=train/configs/demo-gpu.yaml
-    else
-        CONFIG=train/configs/demo.yaml
-    fi
-fi
 
 step() { echo "[$(date +%H:%M:%S)] $*"; }
 wants() { [ "$STAGE" = all ] || [ "$STAGE" = "$1" ]; }
@@ -54,6 +47,13 @@ $PYTHON -m melp.synth --n "$N_HELDOUT" --out "$HELDOUT" --seed 1 --fs "$FS" --wo
 fi
 
 if wants train; then
+if [ -z "${CONFIG:-}" ]; then   # only training depends on the hardware
+    if $PYTHON -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)"; then
+        CONFIG=train/configs/demo-gpu.yaml
+    else
+        CONFIG=train/configs/demo.yaml
+    fi
+fi
 step "pretrain the demo preset ($CONFIG) -> $CHECKPOINT"
 # shellcheck disable=SC2086  # PRETRAIN_ARGS is a list of --field=value words
 $PYTHON -m train.pretrain --config "$CONFIG" --data_root="$CORPUS" --output_dir="$RUN_DIR" \
