@@ -59,7 +59,7 @@ def test_invalid_choice_is_an_error():
         TrainConfig(schedule="linear")
 
 
-@pytest.mark.parametrize("name", ["paper", "demo", "tiny"])
+@pytest.mark.parametrize("name", ["paper", "demo", "demo-gpu", "tiny"])
 def test_shipped_configs_load(name):
     config = load_config(CONFIG_DIR / f"{name}.yaml")
     assert config.max_steps >= 1
@@ -72,3 +72,35 @@ def test_paper_config_holds_the_published_recipe():
     assert config.lead_mask_prob == 0.5
     weights = config.model_overrides["loss"]
     assert (weights["rhythm_weight"], weights["token_weight"], weights["beat_weight"]) == (1.0, 2.0, 0.2)
+
+
+def test_extends_starts_from_the_named_config_and_replaces_what_it_sets(tmp_path):
+    (tmp_path / "base").mkdir()
+    (tmp_path / "base" / "parent.yaml").write_text("lr: 1.0e-3\nbatch_size: 8\nmodel_overrides: {ecg: {width: 32, layers: 1}}\n")
+    child = tmp_path / "child.yaml"
+    child.write_text("extends: base/parent.yaml\nbatch_size: 16\nmodel_overrides: {ecg: {width: 64}}\n")
+    config = load_config(child, ["--max_steps=5"])
+    assert (config.lr, config.batch_size, config.max_steps) == (1e-3, 16, 5)
+    assert config.model_overrides == {"ecg": {"width": 64}}  # nested mappings are replaced whole
+
+
+def test_extends_in_a_circle_or_to_a_missing_file_is_an_error(tmp_path):
+    (tmp_path / "a.yaml").write_text("extends: b.yaml\n")
+    (tmp_path / "b.yaml").write_text("extends: a.yaml\n")
+    with pytest.raises(TrainConfigError, match="circle"):
+        load_config(tmp_path / "a.yaml")
+    (tmp_path / "c.yaml").write_text("extends: nowhere.yaml\n")
+    with pytest.raises(TrainConfigError, match=r"nowhere\.yaml \(named by .*c\.yaml\): cannot be read"):
+        load_config(tmp_path / "c.yaml")
+    (tmp_path / "d.yaml").write_text("learning_rate: 1\n")
+    (tmp_path / "e.yaml").write_text("extends: d.yaml\n")
+    with pytest.raises(TrainConfigError, match="d.yaml: unknown key 'learning_rate'"):  # the file that has it
+        load_config(tmp_path / "e.yaml")
+
+
+def test_the_gpu_recipe_is_the_cpu_recipe_with_a_bigger_batch_and_more_samples():
+    cpu, gpu = load_config(CONFIG_DIR / "demo.yaml"), load_config(CONFIG_DIR / "demo-gpu.yaml")
+    assert (gpu.batch_size, gpu.max_steps, gpu.lr, gpu.warmup_steps) == (64, 3000, 7e-4, 100)
+    changed = {name for name in vars(cpu) if getattr(cpu, name) != getattr(gpu, name)}
+    assert changed == {"batch_size", "max_steps", "lr", "warmup_steps", "num_workers", "checkpoint_every",
+                       "eval_every"}

@@ -144,20 +144,44 @@ def build_config(values: dict[str, Any], source: str) -> TrainConfig:
     return TrainConfig(**checked)
 
 
+EXTENDS_KEY = "extends"  # a YAML config may name another (path relative to itself) whose keys it overrides
+
+
 def load_config(path: str | Path | None, overrides: list[str] | None = None) -> TrainConfig:
-    """Read a YAML config (or the defaults when ``path`` is None), then apply ``--field=value`` items."""
+    """Read a YAML config (or the defaults when ``path`` is None), then apply ``--field=value`` items.
+
+    A config with ``extends: other.yaml`` starts from that file's keys (resolved the same way) and
+    replaces the ones it sets; nested mappings such as ``model_overrides`` are replaced whole.
+    """
     values: dict[str, Any] = {}
     source = "defaults"
     if path is not None:
         source = str(path)
-        loaded = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-        if not isinstance(loaded, dict):
-            raise TrainConfigError(f"{path}: found a {type(loaded).__name__} at the top level, "
-                                   "expected a mapping of TrainConfig fields")
-        values.update(loaded)
+        values.update(_read_yaml_chain(Path(path), []))
     if overrides:
         cli = parse_overrides(overrides)
         _check_keys(list(cli), "command line")
         values.update(cli)
     return build_config(values, source)
 
+
+def _read_yaml_chain(path: Path, seen: list[Path]) -> dict[str, Any]:
+    resolved = path.resolve()
+    if resolved in seen:
+        chain = " -> ".join(str(p) for p in [*seen, resolved])
+        raise TrainConfigError(f"{path}: '{EXTENDS_KEY}' goes round in a circle ({chain}); remove one link")
+    try:
+        loaded = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except OSError as error:
+        named_by = f" (named by {seen[-1]})" if seen else ""
+        raise TrainConfigError(f"{path}{named_by}: cannot be read ({error.strerror}); fix the path") from error
+    if not isinstance(loaded, dict):
+        raise TrainConfigError(f"{path}: found a {type(loaded).__name__} at the top level, "
+                               "expected a mapping of TrainConfig fields")
+    parent = loaded.pop(EXTENDS_KEY, None)
+    _check_keys(list(loaded), str(path))  # each file answers for its own keys
+    if parent is None:
+        return loaded
+    if not isinstance(parent, str) or not parent:
+        raise TrainConfigError(f"{path}: {EXTENDS_KEY}={parent!r}; expected the path of another YAML config")
+    return {**_read_yaml_chain(path.parent / parent, [*seen, resolved]), **loaded}
