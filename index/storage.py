@@ -18,6 +18,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from melp.atomic import fsync_path, replacing, write_bytes_atomic, write_text_atomic
+
 logger = logging.getLogger(__name__)
 
 WORK_SUFFIX = ".building"  # resumable work folder of a build, next to the target
@@ -26,32 +28,14 @@ BACKUP_MARKER = ".old-"  # previous library moved aside during the swap
 PLAN_FILE = "plan.json"
 
 
-def fsync_path(path: Path) -> None:
-    """Flush a file's or folder's contents to disk."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def fsync_tree(folder: Path) -> None:
     for path in sorted(folder.rglob("*")):
         fsync_path(path)
     fsync_path(folder)
 
 
-def write_bytes_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary sibling, fsync, rename."""
-    tmp = path.with_name(f"{path.name}{TMP_MARKER}{uuid.uuid4().hex[:8]}")
-    tmp.write_bytes(data)
-    fsync_path(tmp)
-    os.replace(tmp, path)
-    fsync_path(path.parent)
-
-
 def write_json_atomic(path: Path, payload: dict) -> None:
-    write_bytes_atomic(path, json.dumps(payload, indent=2, sort_keys=True).encode())
+    write_text_atomic(path, json.dumps(payload, indent=2, sort_keys=True), durable=True)
 
 
 def new_temp_folder(target: Path) -> Path:
@@ -137,12 +121,9 @@ class ShardStore:
         has no report) and its metadata rows, each file atomically, metadata last."""
         ecg_path, report_path, rows_path = self._paths(shard)
         for path, array in ((ecg_path, ecg_embeds), (report_path, report_embeds)):
-            write_bytes_atomic(path, _npy_bytes(np.ascontiguousarray(array, dtype=np.float32)))
-        tmp = rows_path.with_name(rows_path.name + TMP_MARKER + uuid.uuid4().hex[:8])
-        rows.to_parquet(tmp, index=False)
-        fsync_path(tmp)
-        os.replace(tmp, rows_path)
-        fsync_path(self.folder)
+            write_bytes_atomic(path, _npy_bytes(np.ascontiguousarray(array, dtype=np.float32)), durable=True)
+        with replacing(rows_path, durable=True) as tmp:
+            rows.to_parquet(tmp, index=False)
 
     def read_shard(self, shard: int) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
         ecg_path, report_path, rows_path = self._paths(shard)

@@ -81,7 +81,7 @@ def test_crash_mid_write_keeps_the_previous_library(source, model, tmp_path, mon
     build_library(source, tmp_path / "lib", model)
     before = Library.open(tmp_path / "lib", model).table()
 
-    def crash(*_args):
+    def crash(*_args, **_kwargs):
         raise SimulatedKill("power cut while writing the manifest")
 
     monkeypatch.setattr(index.assemble, "write_bytes_atomic", crash)

@@ -7,13 +7,14 @@ resumed run continues at the exact next batch and reproduces an uninterrupted ru
 from __future__ import annotations
 
 import logging
-import os
 import random
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
+
+from melp.atomic import replacing
 
 log = logging.getLogger(__name__)
 
@@ -61,9 +62,8 @@ def save_checkpoint(path: str | Path, state: dict[str, Any], step: int) -> None:
     """Write ``state`` to ``path`` atomically: a temporary file in the same folder, then a rename."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    torch.save({"format_version": FORMAT_VERSION, **state}, tmp)
-    os.replace(tmp, path)
+    with replacing(path) as tmp:
+        torch.save({"format_version": FORMAT_VERSION, **state}, tmp)
     log.info("saved checkpoint %s at step %d", path, step)
 
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 from pathlib import Path
+
+from melp.atomic import write_text_atomic
 
 COLUMNS = ("step", "epoch", "lr", "loss", "loss_rhythm", "loss_token", "loss_beat", "grad_norm",
            "samples_per_s", "val_auroc")
@@ -35,19 +36,13 @@ class MetricsLog:
         kept = [rows[0]] + [r for r in rows[1:] if r and int(r[0]) <= step]
         text = io.StringIO(newline="")
         csv.writer(text).writerows(kept)
-        _replace_text(self.path, text.getvalue())
+        write_text_atomic(self.path, text.getvalue())
 
     def read(self) -> list[dict[str, str]]:
         with self.path.open(newline="", encoding="utf-8") as handle:
             return list(csv.DictReader(handle))
 
 
-def _replace_text(path: Path, text: str) -> None:
-    """Write ``text`` beside ``path`` and swap it in: a crash never leaves half a log."""
-    tmp = path.with_name(path.name + ".tmp")
-    with tmp.open("w", newline="", encoding="utf-8") as handle:
-        handle.write(text)
-    os.replace(tmp, path)
 
 
 def _format(value: float | int | None) -> str:
@@ -79,7 +74,7 @@ class ClassLog:
         if not self.path.exists():
             return
         kept = [row for row in self.read() if row["step"] <= step]
-        _replace_text(self.path, "".join(json.dumps(row) + "\n" for row in kept))
+        write_text_atomic(self.path, "".join(json.dumps(row) + "\n" for row in kept))
 
     def read(self) -> list[dict]:
         if not self.path.exists():

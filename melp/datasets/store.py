@@ -26,6 +26,7 @@ from torch.utils.data import DataLoader, Subset
 from tqdm.auto import tqdm
 
 import melp
+from melp.atomic import write_text_atomic
 from melp.datasets.base import EcgTextDataset, RecordRejected, preprocess_config_dict
 
 logger = logging.getLogger(__name__)
@@ -65,9 +66,7 @@ def _as_is(item: dict[str, Any] | None) -> dict[str, Any] | None:
 
 def _write_manifest(store_dir: Path, manifest: dict[str, Any]) -> None:
     """Atomic write: a reader never sees a half-written manifest."""
-    temporary = store_dir / (MANIFEST + ".tmp")
-    temporary.write_text(json.dumps(manifest, indent=2))
-    os.replace(temporary, store_dir / MANIFEST)
+    write_text_atomic(store_dir / MANIFEST, json.dumps(manifest, indent=2))
 
 
 def _read_manifest(store_dir: Path) -> dict[str, Any] | None:

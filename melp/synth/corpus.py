@@ -3,7 +3,7 @@
 Records are produced in shards; a finished shard leaves a small JSON part file, so re-running the
 same command skips finished work (resumable). Every record depends only on (seed, index), so the
 bytes are identical whatever the number of workers. Tables are assembled from the part files at the
-end and written atomically (temp file + ``os.replace``).
+end and written atomically (melp.atomic: temp file, then rename).
 """
 from __future__ import annotations
 
@@ -12,13 +12,13 @@ import datetime as dt
 import json
 import logging
 import multiprocessing
-import os
 from pathlib import Path
 from typing import Mapping
 
 import numpy as np
 from tqdm import tqdm
 
+from melp.atomic import replacing, write_bytes_atomic, write_text_atomic
 from melp.synth.conditions import STATEMENTS, default_mix
 from melp.synth.reports import MAX_REPORT_STATEMENTS
 from melp.synth.simulate import GENERATOR_VERSION, SimulatedEcg, simulate_record, study_id
@@ -72,14 +72,12 @@ def _wfdb_bytes(name: str, signal_mv: np.ndarray, fs: float, leads: tuple[str, .
 
 
 def _write_wfdb(out_dir: Path, index: int, ecg: SimulatedEcg) -> None:
-    """Write one record; each file appears only when complete (temp file, then ``os.replace``)."""
+    """Write one record; each file appears only when complete (melp.atomic: temp file, then rename)."""
     base = out_dir / record_path(index)
     base.parent.mkdir(parents=True, exist_ok=True)
     header, data = _wfdb_bytes(base.name, ecg.record.signal, ecg.record.fs, ecg.record.leads)
     for suffix, content in ((".dat", data), (".hea", header)):  # header last: it marks the record done
-        tmp = base.with_name(f".{base.name}{suffix}.tmp")
-        tmp.write_bytes(content)
-        os.replace(tmp, base.with_suffix(suffix))
+        write_bytes_atomic(base.with_suffix(suffix), content)
 
 
 def _is_written(out_dir: Path, index: int) -> bool:
@@ -123,19 +121,11 @@ def _write_shard(job: tuple[str, int, int, int, float, float, dict | None]) -> t
     return start, rows
 
 
-def _atomic_write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-
-
 def _atomic_write_csv(path: Path, columns: list[str], rows: list[dict[str, str]]) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", newline="", encoding="utf-8") as handle:
+    with replacing(path) as tmp, open(tmp, "w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, fieldnames=columns, lineterminator="\n")
         writer.writeheader()
         writer.writerows(rows)
-    os.replace(tmp, path)
 
 
 def _check_settings(out_dir: Path, settings: dict) -> None:
@@ -147,7 +137,7 @@ def _check_settings(out_dir: Path, settings: dict) -> None:
             raise ValueError(f"{path}: corpus was started with {found}, now asked for {settings}; "
                              "use a new --out folder or the original settings")
     else:
-        _atomic_write_text(path, json.dumps(settings, sort_keys=True))
+        write_text_atomic(path, json.dumps(settings, sort_keys=True))
 
 
 def write_corpus(out_dir: str | Path, n: int, seed: int = 0, fs: float = 500, seconds: float = 10,
@@ -184,7 +174,7 @@ def _part_path(out_dir: Path, start: int, stop: int) -> Path:
 def _collect(out_dir: Path, results, bar: tqdm) -> None:
     for start, rows in results:
         stop = start + len(rows)
-        _atomic_write_text(_part_path(out_dir, start, stop), json.dumps(rows))
+        write_text_atomic(_part_path(out_dir, start, stop), json.dumps(rows))
         bar.update(len(rows))
 
 
@@ -200,6 +190,6 @@ def _assemble(out_dir: Path, shards: list[tuple[int, int]], settings: dict, n: i
                 "custom_mix": settings["mix"] is not None,
                 "studies": {r["record_list"]["study_id"]: i for i, r in enumerate(rows)}}
     path = out_dir / "synth_manifest.json"
-    _atomic_write_text(path, json.dumps(manifest, indent=1))
+    write_text_atomic(path, json.dumps(manifest, indent=1))
     logger.info("wrote %d records and tables to %s", n, out_dir)
     return path
