@@ -19,8 +19,7 @@ import pandas as pd
 
 from index.faiss_index import EXACT_MAX_VECTORS, build_index
 from index.manifest import MANIFEST_FILE, IndexEntry, Manifest, now_iso
-from index.storage import new_temp_folder, remove_stale_temporaries, replace_folder
-from melp.atomic import write_bytes_atomic
+from melp.atomic import new_temp_folder, remove_stale_temporaries, replace_folder, write_bytes_atomic
 
 logger = logging.getLogger(__name__)
 
@@ -94,7 +93,7 @@ def write_library(
         updated=now_iso(),
     )
     write_bytes_atomic(tmp / MANIFEST_FILE, manifest.to_json().encode(), durable=True)
-    replace_folder(tmp, target)
+    replace_folder(tmp, target, durable=True)
     logger.info("wrote %s: %d records (%s), %d distinct reports", target, manifest.n_records,
                 ecg_entry.kind, manifest.n_reports)
     return manifest

@@ -21,7 +21,8 @@ from index.embed import DEFAULT_BATCH_SIZE, DEFAULT_SHARD_SIZE, embed_into_store
 from index.faiss_index import EXACT_MAX_VECTORS
 from index.manifest import MANIFEST_FILE, Manifest, model_fingerprint
 from index.sources import parse_source
-from index.storage import ShardStore, recover_interrupted_swap
+from index.storage import ShardStore
+from melp.atomic import recover_interrupted_swap
 
 logger = logging.getLogger(__name__)
 

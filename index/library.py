@@ -24,7 +24,7 @@ from index.assemble import ECG_INDEX_FILE, METADATA_FILE, REPORT_INDEX_FILE, REP
 from index.faiss_index import IndexSlot, VectorIndex
 from index.manifest import Manifest, model_fingerprint
 from index.sources import simulate
-from index.storage import recover_interrupted_swap
+from melp.atomic import recover_interrupted_swap
 from melp.record import EcgRecord
 
 logger = logging.getLogger(__name__)

@@ -13,9 +13,7 @@ import hashlib
 import importlib.metadata
 import json
 import logging
-import os
 import shutil
-import tempfile
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from functools import lru_cache
@@ -26,6 +24,8 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import nn
 from transformers import PreTrainedModel
+
+from melp.atomic import new_temp_folder, recover_interrupted_swap, remove_stale_temporaries, replace_folder
 
 logger = logging.getLogger(__name__)
 
@@ -87,6 +87,7 @@ def load_pretrained(directory: str | Path, device: str | torch.device | None = N
     from melp.models.melp import MelpModel
 
     folder = Path(directory).resolve()
+    recover_interrupted_swap(folder)  # a save killed between its two renames left the old model aside
     config_dict = _read_config(folder)
     stored_info = config_dict.pop(CHECKPOINT_KEY)
     try:
@@ -224,23 +225,21 @@ def checkpoint_target(directory: str | Path) -> Path:
 
 def _install(target: Path, write: Callable[[Path], object]) -> None:
     """Fill a staging folder beside ``target`` with ``write``, then swap it in; a failure leaves ``target`` as it was."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.saving-", dir=target.parent))
+    remove_stale_temporaries(target)
+    staging = new_temp_folder(target)
     try:
         write(staging)
-        _replace_folder(staging, target)
+        _keep_other_files(target, staging)
+        replace_folder(staging, target)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
 
 
-def _replace_folder(staging: Path, target: Path) -> None:
-    """Move ``staging`` to ``target``; an old checkpoint there is removed only after the swap.
-
-    Files of the old folder that are not checkpoint files (a model card, results/) move to the new one.
-    """
+def _keep_other_files(target: Path, staging: Path) -> None:
+    """Files of the old folder that are not checkpoint files (a model card, results/) move to the new one."""
+    recover_interrupted_swap(target)
     if not target.exists():
-        os.replace(staging, target)
         return
     for entry in target.iterdir():
         if not (staging / entry.name).exists():
@@ -248,10 +247,6 @@ def _replace_folder(staging: Path, target: Path) -> None:
                 shutil.copytree(entry, staging / entry.name)
             else:
                 shutil.copy2(entry, staging / entry.name)
-    retired = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
-    os.replace(target, retired / target.name)
-    os.replace(staging, target)
-    shutil.rmtree(retired)
 
 
 def _base_tensors(stored_info: dict, weights_path: Path, model: nn.Module) -> dict[str, torch.Tensor]:

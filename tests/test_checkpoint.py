@@ -11,6 +11,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 import melp.checkpoint as checkpoint
+from melp.atomic import BACKUP_MARKER, TEMP_MARKER
 from melp.checkpoint import CONFIG_FILE, WEIGHTS_FILE, CheckpointError, load_pretrained, save_pretrained
 from tests.tiny_melp import spiky_record, tiny_model
 
@@ -139,6 +140,26 @@ def test_saving_over_an_existing_checkpoint_replaces_it_and_keeps_its_card(model
     assert torch.equal(loaded.decoder.position_embedding, other.decoder.position_embedding)
     assert sorted(path.name for path in tmp_path.iterdir()) == ["ckpt"]
     assert (target / "README.md").read_text() == "model card" and (target / "results" / "zeroshot.json").is_file()
+
+
+def test_a_save_killed_between_its_renames_is_undone_by_the_next_load_or_save(model, saved, tmp_path):
+    target = Path(shutil.copytree(saved, tmp_path / "ckpt"))
+    (target / "README.md").write_text("model card")
+    target.rename(tmp_path / f"ckpt{BACKUP_MARKER}1234")  # the old model moved aside, the new one not yet in
+    (tmp_path / f"ckpt{TEMP_MARKER}5678").mkdir()  # and the staging folder the killed save was filling
+    assert load_pretrained(target) is not None  # the old model is put back
+    save_pretrained(tiny_model(seed=12), target)
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["ckpt"]  # the stale staging folder is gone
+    assert (target / "README.md").read_text() == "model card"
+
+
+def test_a_saved_folder_has_ordinary_permissions(model, tmp_path):
+    import os
+
+    umask = os.umask(0)
+    os.umask(umask)
+    target = save_pretrained(model, tmp_path / "shared" / "ckpt")
+    assert target.stat().st_mode & 0o777 == 0o777 & ~umask  # not a private temp folder's 0700
 
 
 def test_invalid_config_or_missing_tokenizer_is_refused_naming_the_file(saved, tmp_path):

@@ -11,7 +11,8 @@ import index.assemble
 from index import Library, build_library
 from index.assemble import ECG_INDEX_FILE
 from index.manifest import Manifest
-from index.storage import BACKUP_MARKER, TMP_MARKER, ShardStore
+from index.storage import ShardStore
+from melp.atomic import BACKUP_MARKER, TEMP_MARKER
 from index_fixtures import write_ecg_folder
 from tiny_melp import tiny_model
 
@@ -87,12 +88,12 @@ def test_crash_mid_write_keeps_the_previous_library(source, model, tmp_path, mon
     monkeypatch.setattr(index.assemble, "write_bytes_atomic", crash)
     with pytest.raises(SimulatedKill):
         build_library(source, tmp_path / "lib", model, force=True)
-    leftovers = list(tmp_path.glob(f"lib{TMP_MARKER}*"))
+    leftovers = list(tmp_path.glob(f"lib{TEMP_MARKER}*"))
     assert leftovers and all(not (folder / "manifest.json").exists() for folder in leftovers)
     pd.testing.assert_frame_equal(Library.open(tmp_path / "lib", model).table(), before)
     monkeypatch.undo()
     build_library(source, tmp_path / "lib", model, force=True)
-    assert not list(tmp_path.glob(f"lib{TMP_MARKER}*"))  # the next write cleans up
+    assert not list(tmp_path.glob(f"lib{TEMP_MARKER}*"))  # the next write cleans up
 
 
 def test_swap_interrupted_between_renames_restores_the_old_library(source, model, tmp_path):
