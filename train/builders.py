@@ -22,8 +22,8 @@ from melp.metrics import macro_auroc
 from melp.models.melp import MelpModel
 from train.config import TrainConfig
 from train.data import TrainingView, make_eval_loader, take_prefix
-from train.loop import PER_CLASS_KEY
 from train.distributed import DistEnv, barrier
+from train.loop import PER_CLASS_KEY
 
 log = logging.getLogger(__name__)
 

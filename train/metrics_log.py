@@ -43,8 +43,6 @@ class MetricsLog:
             return list(csv.DictReader(handle))
 
 
-
-
 def _format(value: float | int | None) -> str:
     if value is None:
         return ""
