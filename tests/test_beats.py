@@ -9,6 +9,7 @@ import melp
 from melp import EcgRecord
 
 FS = 500
+MATCH_SECONDS = 0.08  # a QRS found within 80 ms of the true R peak (P waves lie 120 ms or more before it)
 
 
 def simulated_record(heart_rate: float, seconds: float = 10, seed: int = 0) -> EcgRecord:
@@ -64,3 +65,24 @@ def test_delineation_returns_wave_landmarks_per_beat(method):
 def test_unknown_delineation_method_is_refused():
     with pytest.raises(ValueError, match="delineate"):
         melp.beats(simulated_record(70), delineate="wavelet")
+
+
+@pytest.mark.parametrize("condition", ["complete_av_block", "mobitz_2"])
+@pytest.mark.parametrize("seed", [0, 1])
+def test_blocked_p_waves_are_not_counted_as_beats(condition, seed):
+    from melp.synth.simulate import simulate
+
+    ecg = simulate([condition], seed)
+    ventricular = ecg.beat_table[ecg.beat_table["type"] != "nonconducted_p"]["sample"]
+    info = melp.beats(ecg.record)
+    assert abs(info.n_beats - ventricular.size) <= 1  # an edge beat may be cut
+    assert info.heart_rate == pytest.approx(ecg.intervals["heart_rate"], abs=3)
+    nearest = np.abs(info.r_peaks[:, None] - ventricular[None]).min(axis=1)
+    assert (nearest <= MATCH_SECONDS * ecg.record.fs).all()  # every reported beat is a QRS, none a P wave
+
+
+def test_consensus_keeps_beats_most_leads_agree_on():
+    from melp.data.beats import consensus_peaks
+
+    detections = {"I": np.array([100, 600]), "II": np.array([102, 350, 601]), "V1": np.array([98, 603])}
+    assert consensus_peaks(detections, FS).tolist() == [100, 601]

@@ -1,4 +1,11 @@
-"""Beats: R peaks on the best lead (neurokit2), RR intervals, heart rate, optional P/QRS/T delineation."""
+"""Beats: R peaks found by consensus across leads (neurokit2 per lead), RR, heart rate, delineation.
+
+One detector serves the app, the explanations, the measurements and training (heartbeat anchors).
+A single lead can mistake tall P waves for QRS complexes (complete heart block counted at the atrial
+rate) or miss low-amplitude beats; so neurokit2 detects peaks in each of the cleanest leads and a beat
+is kept only where most of them agree. The reported lead is the one whose own detections match that
+consensus best (lead II on ties), and its peak positions are the ones returned.
+"""
 from __future__ import annotations
 
 import logging
@@ -13,23 +20,33 @@ logger = logging.getLogger(__name__)
 
 MIN_SECONDS = 2.0  # shorter records cannot hold two beats at physiological rates: empty BeatInfo
 FLAT_STD_MV = 0.01  # a cleaned lead with less spread than this (mV) carries no ECG
-# kurtosis (Pearson) of a cleaned lead; an ECG with sharp QRS complexes scores above this (less so
-# at high rates), Gaussian noise about 3 (kSQI, Li et al. 2008)
-MIN_KURTOSIS = 4.0
 EDGE_SECONDS = 0.5  # the cleaning filter's start-up transient, left out of the quality score
 DELINEATION_METHODS = ("dwt", "peak")
+VOTING_LEADS = 6  # the cleanest leads (by kurtosis) that detect and vote
+MATCH_SECONDS = 0.08  # detections closer than this in different leads are the same beat
+MIN_VOTE_SHARE = 0.5  # a beat needs detections in at least this share of the voting leads
+# kurtosis (Pearson) of a cleaned lead: an ECG with sharp QRS complexes scores far above Gaussian
+# noise (about 3; kSQI, Li et al. 2008); leads below this do not vote unless no lead reaches it
+MIN_KURTOSIS = 4.0
+# a consensus beat whose QRS evidence (peak spatial velocity near it) is below this share of the
+# strongest beats' (90th percentile) is a P or T wave the per-lead detector took for a QRS: P waves move
+# the heart vector 5-10x slower than QRS complexes, PVCs and paced beats at least as fast
+QRS_EVIDENCE_SHARE = 0.3
+QRS_REFERENCE_PERCENTILE = 90.0
+MIN_RATE_BPM = 20.0  # a lead whose detections imply a slower rate failed to detect (it does not vote)
 
 
 @dataclass(frozen=True)
 class BeatInfo:
-    """Beats found in one lead of a record."""
+    """Beats of a record: R peaks (consensus of several leads) at positions taken from ``lead``."""
 
     r_peaks: np.ndarray  # (K,) int, sample indices at ``fs``
     rr: np.ndarray  # (K-1,) float, seconds
-    heart_rate: float  # beats per minute, NaN when fewer than two beats
-    lead: str  # lead the peaks were found in ("" when no lead was usable)
+    heart_rate: float  # ventricular rate, beats per minute, NaN when fewer than two beats
+    lead: str  # lead whose peak positions are reported ("" when no lead was usable)
     fs: float
     delineation: dict[str, np.ndarray] | None = None  # e.g. "P_Peaks" -> (K,) float samples, NaN where absent
+    voting_leads: tuple[str, ...] = ()  # leads whose detections were compared
 
     @property
     def n_beats(self) -> int:
@@ -55,24 +72,80 @@ def lead_quality(cleaned: np.ndarray, fs: float) -> float:
     return float(kurtosis(core, fisher=False))
 
 
-def choose_lead(record: EcgRecord, preferred: str = "II") -> tuple[str, np.ndarray] | None:
-    """(lead name, cleaned (T,)) of ``preferred`` when it is real and good, else of the best-scoring real lead.
-
-    ``preferred`` also wins ties, so a uniformly low-scoring record (fast rates) keeps it.
-    """
+def _voters(record: EcgRecord, preferred: str) -> list[tuple[float, str, np.ndarray]]:
+    """(quality, name, cleaned) of the leads that vote, best first; ``preferred`` joins when it is usable."""
     real = [name for name, ok in zip(record.leads, record.lead_mask) if ok]
-    if preferred in real:
-        cleaned = _clean(record, preferred)
-        if lead_quality(cleaned, record.fs) >= MIN_KURTOSIS:
-            return preferred, cleaned
     scored = [(lead_quality(cleaned, record.fs), name, cleaned) for name in real for cleaned in [_clean(record, name)]]
-    scored = [item for item in scored if np.isfinite(item[0])]
-    if not scored:
-        return None
-    quality, name, cleaned = max(scored, key=lambda item: (item[0], item[1] == preferred))
-    if name != preferred:
-        logger.info("%s: lead %s unusable or noisy; using lead %s (kurtosis %.1f)", record.record_id, preferred, name, quality)
-    return name, cleaned
+    scored = sorted((item for item in scored if np.isfinite(item[0])), key=lambda item: -item[0])
+    good = [item for item in scored if item[0] >= MIN_KURTOSIS] or scored[:1]
+    voters = good[:VOTING_LEADS]
+    extra = [item for item in good[VOTING_LEADS:] if item[1] == preferred]
+    return voters + extra
+
+
+def _detect(cleaned: np.ndarray, fs: float) -> np.ndarray:
+    import neurokit2 as nk
+
+    try:
+        _, info = nk.ecg_peaks(cleaned, sampling_rate=int(round(fs)))
+    except (ValueError, IndexError) as exc:
+        logger.debug("R-peak detection failed on one lead: %s", exc)
+        return np.zeros(0, np.int64)
+    return np.asarray(info["ECG_R_Peaks"], dtype=np.int64)
+
+
+def consensus_peaks(detections: dict[str, np.ndarray], fs: float) -> np.ndarray:
+    """(K,) sample positions (median of each cluster) of the beats most voting leads detected.
+
+    Detections of all leads are pooled in time order; a cluster is every detection within
+    ``MATCH_SECONDS`` of its first one, and it counts the distinct leads in it.
+    """
+    pooled = sorted((int(sample), name) for name, peaks in detections.items() for sample in peaks)
+    tolerance = MATCH_SECONDS * fs
+    needed = max(1, int(np.ceil(MIN_VOTE_SHARE * len(detections))))
+    kept, cluster = [], []
+    for sample, name in pooled + [(None, "")]:
+        if cluster and (sample is None or sample - cluster[0][0] > tolerance):
+            if len({lead for _, lead in cluster}) >= needed:
+                kept.append(int(np.median([s for s, _ in cluster])))
+            cluster = []
+        if sample is not None:
+            cluster.append((sample, name))
+    return np.asarray(kept, dtype=np.int64)
+
+
+def spatial_velocity(cleaned: list[np.ndarray], fs: float) -> np.ndarray:
+    """(T,) speed of the heart vector across leads, sqrt(sum over leads of (dV/dt)^2), mV/s."""
+    slopes = np.diff(np.stack(cleaned), axis=1, prepend=np.stack(cleaned)[:, :1]) * fs  # (C, T)
+    return np.sqrt((slopes**2).sum(axis=0))
+
+
+def qrs_beats(candidates: np.ndarray, velocity: np.ndarray, fs: float) -> np.ndarray:
+    """The candidates whose nearby spatial velocity is QRS-like (see QRS_EVIDENCE_SHARE)."""
+    if candidates.size < 2:
+        return candidates
+    half = int(MATCH_SECONDS * fs / 2) + 1
+    evidence = np.array([velocity[max(0, c - half): c + half + 1].max() for c in candidates])
+    reference = np.percentile(evidence, QRS_REFERENCE_PERCENTILE)
+    return candidates[evidence >= QRS_EVIDENCE_SHARE * reference]
+
+
+def _match(peaks: np.ndarray, consensus: np.ndarray, tolerance: float) -> np.ndarray:
+    """(K,) for each consensus beat, the index into sorted ``peaks`` of the detection within ``tolerance``, or -1."""
+    if peaks.size == 0:
+        return np.full(consensus.size, -1)
+    after = np.clip(np.searchsorted(peaks, consensus), 0, peaks.size - 1)  # (K,)
+    before = np.clip(after - 1, 0, peaks.size - 1)
+    best = np.where(np.abs(peaks[before] - consensus) < np.abs(peaks[after] - consensus), before, after)
+    return np.where(np.abs(peaks[best] - consensus) <= tolerance, best, -1)
+
+
+def _agreement(peaks: np.ndarray, consensus: np.ndarray, tolerance: float) -> float:
+    """F1 of one lead's detections against the consensus beats."""
+    if peaks.size == 0 or consensus.size == 0:
+        return 0.0
+    matched = int((_match(peaks, consensus, tolerance) >= 0).sum())
+    return 2.0 * matched / (peaks.size + consensus.size)
 
 
 def _delineate(cleaned: np.ndarray, r_peaks: np.ndarray, fs: float, method: str) -> dict[str, np.ndarray] | None:
@@ -87,28 +160,39 @@ def _delineate(cleaned: np.ndarray, r_peaks: np.ndarray, fs: float, method: str)
 
 
 def beats(record: EcgRecord, lead: str = "II", delineate: str | None = None) -> BeatInfo:
-    """R peaks, RR intervals and heart rate from the best lead (``lead`` unless it is flat, masked or noisy).
+    """R peaks agreed by the cleanest leads, RR intervals and the ventricular rate.
 
-    ``delineate`` ("dwt" or "peak") also finds P, QRS and T landmarks. Records shorter than
-    MIN_SECONDS or without a usable lead give an empty BeatInfo.
+    ``lead`` is preferred for the reported positions when it agrees with the consensus as well as any
+    other lead. ``delineate`` ("dwt" or "peak") also finds P, QRS and T landmarks on that lead.
+    Records shorter than MIN_SECONDS or without a usable lead give an empty BeatInfo.
     """
     if delineate is not None and delineate not in DELINEATION_METHODS:
         raise ValueError(f"beats: delineate={delineate!r}, expected one of {DELINEATION_METHODS} or None")
-    if record.duration < MIN_SECONDS:
+    if record.duration < MIN_SECONDS or not np.isfinite(record.signal).all():
         return _empty(record.fs)
-    chosen = choose_lead(record, lead)
-    if chosen is None:
+    voters = _voters(record, lead)
+    if not voters:
         return _empty(record.fs)
-    name, cleaned = chosen
-    import neurokit2 as nk
-
-    try:
-        _, info = nk.ecg_peaks(cleaned, sampling_rate=int(round(record.fs)))
-    except (ValueError, IndexError) as exc:
-        logger.warning("%s: R-peak detection failed on lead %s: %s", record.record_id, name, exc)
-        return _empty(record.fs, name)
-    r_peaks = np.asarray(info["ECG_R_Peaks"], dtype=np.int64)  # (K,)
+    detections = {name: _detect(cleaned, record.fs) for _, name, cleaned in voters}
+    fewest = max(2, int(record.duration * MIN_RATE_BPM / 60.0))
+    working = {name: peaks for name, peaks in detections.items() if peaks.size >= fewest}
+    detections = working or detections
+    voters = [item for item in voters if item[1] in detections]
+    velocity = spatial_velocity([cleaned for _, _, cleaned in voters], record.fs)
+    consensus = qrs_beats(consensus_peaks(detections, record.fs), velocity, record.fs)
+    tolerance = MATCH_SECONDS * record.fs
+    quality = {name: value for value, name, _ in voters}
+    best = max(detections, key=lambda name: (round(_agreement(detections[name], consensus, tolerance), 6),
+                                             name == lead, quality[name]))
+    own = detections[best]
+    matched = _match(own, consensus, tolerance)
+    own_positions = own[np.maximum(matched, 0)] if own.size else consensus
+    r_peaks = np.unique(np.where(matched >= 0, own_positions, consensus)).astype(np.int64)
+    if best != lead:
+        logger.debug("%s: R peaks reported from lead %s (best agreement with %d voting leads)",
+                     record.record_id, best, len(voters))
     rr = np.diff(r_peaks) / record.fs  # (K-1,) s
     heart_rate = float(60.0 / rr.mean()) if rr.size else float("nan")
+    cleaned = next(c for _, name, c in voters if name == best)
     waves = _delineate(cleaned, r_peaks, record.fs, delineate) if delineate and r_peaks.size > 2 else None
-    return BeatInfo(r_peaks, rr, heart_rate, name, record.fs, waves)
+    return BeatInfo(r_peaks, rr, heart_rate, best, record.fs, waves, tuple(name for _, name, _ in voters))
