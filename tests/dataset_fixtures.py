@@ -65,32 +65,64 @@ def write_mimic(root: Path, studies: list[dict], synth_statements: tuple[str, ..
     return root
 
 
-SCP_STATEMENTS = [  # code, diagnostic, form, rhythm, diagnostic_class, diagnostic_subclass
-    ("NORM", 1, None, None, "NORM", "NORM"),
-    ("IMI", 1, None, None, "MI", "IMI"),
-    ("NDT", 1, 1, None, "STTC", "STTC"),
-    ("CLBBB", 1, None, None, "CD", "CLBBB"),
-    ("LVH", 1, None, None, "HYP", "LVH"),
-    ("PVC", None, 1, None, None, None),
-    ("SR", None, None, 1, None, None),
-    ("AFIB", None, None, 1, None, None),
+SCP_STATEMENTS = [  # code, description, diagnostic, form, rhythm, diagnostic_class, diagnostic_subclass
+    ("NORM", "normal ECG", 1, None, None, "NORM", "NORM"),
+    ("IMI", "inferior myocardial infarction", 1, None, None, "MI", "IMI"),
+    ("NDT", "non-diagnostic T abnormalities", 1, 1, None, "STTC", "STTC"),
+    ("CLBBB", "complete left bundle branch block", 1, None, None, "CD", "CLBBB"),
+    ("LVH", "left ventricular hypertrophy", 1, None, None, "HYP", "LVH"),
+    ("PVC", "ventricular premature complex", None, 1, None, None, None),
+    ("SR", "sinus rhythm", None, None, 1, None, None),
+    ("AFIB", "atrial fibrillation", None, None, 1, None, None),
 ]
+SPLIT_FILE_SETS = {"super": "super_class", "sub": "sub_class", "form": "form", "rhythm": "rhythm"}
+SPLIT_OF_FOLD = {**{fold: "train" for fold in range(1, 9)}, 9: "val", 10: "test"}
 
 
-def write_ptbxl(root: Path, records: list[dict]) -> Path:
-    """Mini PTB-XL: each record has ecg_id, patient_id, strat_fold, scp_codes (dict), report."""
-    statements = pd.DataFrame(SCP_STATEMENTS, columns=["code", "diagnostic", "form", "rhythm",
+def write_ptbxl(root: Path, records: list[dict], label_splits: list[dict] | None = None) -> Path:
+    """Mini PTB-XL: each record has ecg_id, patient_id, strat_fold, scp_codes (dict), report.
+
+    ``label_splits`` (each: ecg_id, patient_id, strat_fold and per set a list of labels, e.g.
+    {"sub": ["IMI"], "rhythm": ["SR"]}) also writes label_splits/ (and records for ids not in ``records``).
+    """
+    from melp.datasets.ptbxl import LABEL_SETS
+
+    statements = pd.DataFrame(SCP_STATEMENTS, columns=["code", "description", "diagnostic", "form", "rhythm",
                                                        "diagnostic_class", "diagnostic_subclass"])
     statements.set_index("code").to_csv(root / "scp_statements.csv", index_label="")
+    known = {record["ecg_id"] for record in records}
+    for entry in label_splits or []:
+        if entry["ecg_id"] not in known:
+            _write_ptbxl_signals(root, entry["ecg_id"])
+    if label_splits is not None:
+        folder = root / "label_splits"
+        folder.mkdir(exist_ok=True)
+        for set_name, file_set in SPLIT_FILE_SETS.items():
+            for split in ("train", "val", "test"):
+                rows = [{"ecg_id": e["ecg_id"], "patient_id": e["patient_id"], "strat_fold": e["strat_fold"],
+                         **_filenames(e["ecg_id"]), file_set: repr(e.get(set_name, [])),
+                         **{label: int(label in e.get(set_name, [])) for label in LABEL_SETS[set_name]}}
+                        for e in label_splits if SPLIT_OF_FOLD[e["strat_fold"]] == split and e.get(set_name)]
+                columns = ["ecg_id", "patient_id", "strat_fold", "filename_lr", "filename_hr", file_set,
+                           *LABEL_SETS[set_name]]
+                pd.DataFrame(rows, columns=columns).to_csv(folder / f"ptbxl_{file_set}_{split}.csv", index=False)
     rows = []
     for record in records:
         ecg_id = record["ecg_id"]
-        folder = f"{ecg_id // 1000 * 1000:05d}"
-        for rate_dir, suffix in (("records100", "lr"), ("records500", "hr")):
-            write_wfdb(root / rate_dir / folder, f"{ecg_id:05d}_{suffix}", sine_signal(ecg_id))
+        _write_ptbxl_signals(root, ecg_id)
         rows.append({"ecg_id": ecg_id, "patient_id": record["patient_id"], "report": record["report"],
                      "scp_codes": repr(record["scp_codes"]), "strat_fold": record["strat_fold"],
-                     "filename_lr": f"records100/{folder}/{ecg_id:05d}_lr",
-                     "filename_hr": f"records500/{folder}/{ecg_id:05d}_hr"})
+                     **_filenames(ecg_id)})
     pd.DataFrame(rows).to_csv(root / "ptbxl_database.csv", index=False)
     return root
+
+
+def _filenames(ecg_id: int) -> dict[str, str]:
+    folder = f"{ecg_id // 1000 * 1000:05d}"
+    return {"filename_lr": f"records100/{folder}/{ecg_id:05d}_lr", "filename_hr": f"records500/{folder}/{ecg_id:05d}_hr"}
+
+
+def _write_ptbxl_signals(root: Path, ecg_id: int) -> None:
+    folder = f"{ecg_id // 1000 * 1000:05d}"
+    for rate_dir, suffix in (("records100", "lr"), ("records500", "hr")):
+        write_wfdb(root / rate_dir / folder, f"{ecg_id:05d}_{suffix}", sine_signal(ecg_id))

@@ -7,6 +7,7 @@ Every record is one split ("all"): such a folder is for evaluation, never for tr
 """
 from __future__ import annotations
 
+from fnmatch import fnmatch
 from pathlib import Path
 from typing import Any
 
@@ -33,13 +34,16 @@ class FolderDataset(EcgTextDataset):
     """Every ``.hea`` under ``root`` (recursively); classes are diagnoses with enough positives."""
 
     def __init__(self, root: str | Path, split: str = "all", preprocess_config: Any = None,
-                 min_positives: int = DEFAULT_MIN_POSITIVES) -> None:
+                 min_positives: int = DEFAULT_MIN_POSITIVES, exclude: tuple[str, ...] = ()) -> None:
         super().__init__(preprocess_config)
         self.name, self.split = "records", check_split(split, FOLDER_SPLITS, "records")
         self.root = Path(root)
-        self.headers = sorted(self.root.rglob("*.hea"))
+        self.exclude = tuple(exclude)  # file-name patterns left out, e.g. "HR*" (PTB-XL) for a PTB-XL-trained model
+        self.headers = sorted(header for header in self.root.rglob("*.hea")
+                              if not any(fnmatch(header.name, pattern) for pattern in self.exclude))
         if not self.headers:
-            raise FileNotFoundError(f"{self.root}: no .hea headers found; expected WFDB or challenge records")
+            raise FileNotFoundError(f"{self.root}: no .hea headers found{' after excluding ' + str(list(exclude)) if exclude else ''}; "
+                                    "expected WFDB or challenge records")
         self._labels = [_header_labels(header) for header in self.headers]
         counts: dict[str, int] = {}
         for names in self._labels:

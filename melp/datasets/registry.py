@@ -1,6 +1,7 @@
 """``open_dataset(name, root, split, preprocess_config)``: one entry point for every dataset name.
 
-Names: mimic, synth, ptbxl-super, ptbxl-sub, ptbxl-form, ptbxl-rhythm, cpsc2018, csn, and records (any
+Names: mimic, synth, ptbxl (every record with English text, for pretraining), ptbxl-super, ptbxl-sub,
+ptbxl-form, ptbxl-rhythm, cpsc2018, csn, and records (any
 folder of labelled headers, evaluation only). When ``root`` is a
 store folder made by ``convert_to_store``, the store is opened instead (its name, split and preprocessing
 must match what was asked for).
@@ -14,17 +15,21 @@ from typing import Any
 from melp.datasets.challenge import ChallengeDataset
 from melp.datasets.folder import FolderDataset
 from melp.datasets.mimic import MimicDataset
-from melp.datasets.ptbxl import PtbxlDataset
+from melp.datasets.ptbxl import PtbxlDataset, PtbxlReportsDataset
 from melp.datasets.store import ArrayStoreDataset, is_store
 
-DATASET_NAMES = ("mimic", "synth", "ptbxl-super", "ptbxl-sub", "ptbxl-form", "ptbxl-rhythm", "cpsc2018", "csn", "records")
+DATASET_NAMES = ("mimic", "synth", "ptbxl", "ptbxl-super", "ptbxl-sub", "ptbxl-form", "ptbxl-rhythm", "cpsc2018", "csn", "records")
 
 
-def _open_source(name: str, root: Path, split: str, preprocess_config: Any) -> Any:
+def _open_source(name: str, root: Path, split: str, preprocess_config: Any, exclude: tuple[str, ...]) -> Any:
+    if exclude and name != "records":
+        raise ValueError(f"exclude={list(exclude)} applies to the 'records' dataset only, not {name!r}")
     if name in ("mimic", "synth"):
         return MimicDataset(root, split, preprocess_config, name=name)
     if name == "records":
-        return FolderDataset(root, split, preprocess_config)
+        return FolderDataset(root, split, preprocess_config, exclude=exclude)
+    if name == "ptbxl":
+        return PtbxlReportsDataset(root, split, preprocess_config)
     if name.startswith("ptbxl-"):
         return PtbxlDataset(root, split, name.removeprefix("ptbxl-"), preprocess_config)
     return ChallengeDataset(root, split, name, preprocess_config)
@@ -39,8 +44,12 @@ def _check_store(store: ArrayStoreDataset, name: str, split: str, preprocess_con
                          f"expects {preprocess_config}; convert the dataset again with the model's config")
 
 
-def open_dataset(name: str, root: str | Path, split: str = "train", preprocess_config: Any = None) -> Any:
-    """A dataset (EcgTextDataset or ArrayStoreDataset) yielding signal/lead_mask/report/labels/record_id dicts."""
+def open_dataset(name: str, root: str | Path, split: str = "train", preprocess_config: Any = None,
+                 exclude: tuple[str, ...] = ()) -> Any:
+    """A dataset (EcgTextDataset or ArrayStoreDataset) yielding signal/lead_mask/report/labels/record_id dicts.
+
+    ``exclude``: file-name patterns of records to leave out (the ``records`` dataset only).
+    """
     if name not in DATASET_NAMES:
         raise ValueError(f"dataset {name!r} is unknown; expected one of {DATASET_NAMES}")
     root = Path(root)
@@ -50,4 +59,4 @@ def open_dataset(name: str, root: str | Path, split: str = "train", preprocess_c
         store = ArrayStoreDataset(root)
         _check_store(store, name, split, preprocess_config)
         return store
-    return _open_source(name, root, split, preprocess_config)
+    return _open_source(name, root, split, preprocess_config, tuple(exclude))
