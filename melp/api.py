@@ -6,7 +6,7 @@ from pathlib import Path
 
 import torch
 
-from melp.checkpoint import CONFIG_FILE, WEIGHTS_FILE, load_pretrained
+from melp.checkpoint import CONFIG_FILE, WEIGHTS_FILE
 from melp.models.melp import MelpModel
 
 logger = logging.getLogger(__name__)
@@ -33,6 +33,6 @@ def load(path: str | Path | None = None, device: str | torch.device | None = Non
             f"{folder}: not a MELP checkpoint folder (expected {CONFIG_FILE} and {WEIGHTS_FILE}); pass a folder "
             "written by model.save_pretrained(...), or melp.load() for the embedded default"
         )
-    model = load_pretrained(folder, device=device)
+    model = MelpModel.from_pretrained(folder, device=device)
     logger.info("loaded MELP model from %s on %s", folder, model.device)
     return model

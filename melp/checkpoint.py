@@ -81,17 +81,24 @@ def save_pretrained(model: nn.Module, directory: str | Path, *, delta: bool = Tr
     return target
 
 
-def load_pretrained(directory: str | Path, device: str | torch.device | None = None) -> nn.Module:
-    """Rebuild a ``MelpModel`` from a ``save_pretrained`` folder (safetensors only), in eval mode."""
-    from melp.config import MelpConfig
-    from melp.models.melp import MelpModel
+def load_pretrained(directory: str | Path, model_class: type[nn.Module], device: str | torch.device | None = None,
+                    overrides: dict | None = None) -> nn.Module:
+    """Rebuild a ``model_class`` (``MelpModel``) from a ``save_pretrained`` folder (safetensors only), in eval mode.
+
+    ``overrides`` (MelpConfig fields, merged into the saved config) may add modules, for a warm start
+    into a grown architecture: their weights start fresh and are listed in the log; any other mismatch
+    between the weights and the model is refused.
+    """
+    from melp.config import merge_fields
 
     folder = Path(directory).resolve()
     recover_interrupted_swap(folder)  # a save killed between its two renames left the old model aside
     config_dict = _read_config(folder)
     stored_info = config_dict.pop(CHECKPOINT_KEY)
+    if overrides:
+        config_dict = merge_fields(config_dict, overrides)
     try:
-        config = MelpConfig.from_dict(config_dict)
+        config = model_class.config_class.from_dict(config_dict)
     except (TypeError, ValueError) as error:
         raise CheckpointError(f"{folder / CONFIG_FILE}: not a valid MelpConfig ({error}); the checkpoint was "
                               "written by another version or edited by hand, save it again") from error
@@ -100,7 +107,7 @@ def load_pretrained(directory: str | Path, device: str | torch.device | None = N
         raise CheckpointError(f"{tokenizer_folder}: not found; a checkpoint holds its tokenizer files there, "
                               "save the model again with save_pretrained")
     config.text.tokenizer_path = str(tokenizer_folder)  # the tokenizer saved with the weights
-    model = MelpModel(config)
+    model = model_class(config)
     weights_path = folder / WEIGHTS_FILE
     try:
         state = load_file(str(weights_path))
@@ -108,8 +115,10 @@ def load_pretrained(directory: str | Path, device: str | torch.device | None = N
         raise CheckpointError(f"{weights_path}: cannot be read as safetensors ({error}); the checkpoint is "
                               "missing or corrupt, save it again with save_pretrained") from error
     state.update(_base_tensors(stored_info, weights_path, model))
-    _check_keys(model, state, weights_path)
-    model.load_state_dict(state, strict=True)
+    fresh = _check_keys(model, state, weights_path, allow_missing=bool(overrides))
+    if fresh:
+        logger.info("%s: %d tensors the overrides add start fresh: %s", folder, len(fresh), fresh)
+    model.load_state_dict(state, strict=not fresh)
     return model.to(device or "cpu").eval()
 
 
@@ -271,9 +280,12 @@ def _base_tensors(stored_info: dict, weights_path: Path, model: nn.Module) -> di
     return {name: base_state[name[len(prefix):]] for name in omitted}
 
 
-def _check_keys(model: nn.Module, state: dict[str, torch.Tensor], weights_path: Path) -> None:
+def _check_keys(model: nn.Module, state: dict[str, torch.Tensor], weights_path: Path,
+                allow_missing: bool = False) -> list[str]:
+    """Names of the model's tensors the state lacks (only allowed with ``allow_missing``); else an error."""
     expected = model.state_dict()
     missing = sorted(set(expected) - set(state))
+    allowed, missing = (missing, []) if allow_missing else ([], missing)
     unexpected = sorted(set(state) - set(expected))
     wrong_shape = [f"{name} {tuple(state[name].shape)} vs {tuple(tensor.shape)}"
                    for name, tensor in expected.items() if name in state and state[name].shape != tensor.shape]
@@ -284,3 +296,4 @@ def _check_keys(model: nn.Module, state: dict[str, torch.Tensor], weights_path: 
         raise CheckpointError(f"{weights_path}: does not match the model its {CONFIG_FILE} describes ("
                               + "; ".join(problems) + "); the checkpoint was written by another version or is "
                               "damaged, save it again with save_pretrained")
+    return allowed

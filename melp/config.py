@@ -58,6 +58,15 @@ class PoolerConfig:
     n_beat_queries: int = 10  # paper §3 (10 beat queries); the released weights use 14
     n_caption_queries: int = 128  # paper §3 / official code (n_queries_caption)
     heads: int = 8  # official code (attn_pooler_heads)
+    # DEVIATION (off in the paper preset, which keeps the official layout): the paper's beat queries are
+    # learned latent slots, not heartbeats, so a sentence cannot point at one. With this on, each detected
+    # heartbeat (melp.data.heartbeats) gets its own embedding, pooled by one learned query from the
+    # encoder tokens of its window, and the beat-sentence losses run over heartbeats. The rhythm
+    # embedding stays the mean of the learned-query beats.
+    heartbeat_pooling: bool = False
+    # a heartbeat's window: from this many seconds before its R peak (or the midpoint to the previous
+    # beat, if later) to this many after it (or the midpoint to the next): P wave, QRS and T wave
+    heartbeat_window: tuple[float, float] = (0.35, 0.5)
 
 
 @dataclass
@@ -106,6 +115,11 @@ class LossConfig:
     attention_temperature: float = 4.0  # official code (gamma1)
     aggregation_temperature: float = 5.0  # official code (gamma2)
     local_temperature: float = 10.0  # official code (gamma3)
+    # DEVIATION (0 in the paper preset): weak supervision of heartbeat grounding where the kinds of
+    # heartbeats are known (the simulator's beat table): a sentence naming an ectopic beat should peak on
+    # those heartbeats, any other sentence should stay flat over them (melp.losses.grounding_loss).
+    grounding_weight: float = 0.0
+    grounding_scale: float = 10.0  # sentence x heartbeat cosine -> logits of the softmax over heartbeats
 
 
 def _default_preprocess() -> dict[str, Any]:
@@ -130,7 +144,7 @@ def _build_sub(cls: type, value: Any, name: str) -> Any:
     unknown = sorted(set(value) - known)
     if unknown:
         raise TypeError(f"MelpConfig.{name}: unknown fields {unknown}; expected a subset of {sorted(known)}")
-    cleaned = {k: tuple(v) if isinstance(v, list) and k.startswith("conv_") else v for k, v in value.items()}
+    cleaned = {k: tuple(v) if isinstance(v, list) else v for k, v in value.items()}  # JSON lists -> tuples
     return cls(**cleaned)
 
 
@@ -201,6 +215,10 @@ class MelpConfig(PreTrainedConfig):
         for key, allowed in (("filter", SIGNAL_FILTERS), ("normalisation", NORMALISATIONS), ("lead_order", LEAD_ORDERS)):
             if pre[key] not in allowed:
                 raise ValueError(f"MelpConfig.preprocess: {key}={pre[key]!r}, expected one of {allowed}")
+        before, after = self.pooler.heartbeat_window
+        if not (before >= 0 and after > 0):
+            raise ValueError(f"MelpConfig.pooler: heartbeat_window {self.pooler.heartbeat_window}, expected "
+                             "(seconds before >= 0, seconds after > 0)")
         if self.ecg_tokens < 1:
             raise ValueError(f"MelpConfig: {self.input_samples} input samples give {self.ecg_tokens} encoder tokens "
                              f"with kernels {ecg.conv_kernels} / strides {ecg.conv_strides}; use a longer window")
@@ -253,6 +271,17 @@ class MelpConfig(PreTrainedConfig):
         raise ValueError(f"MelpConfig.preset: unknown preset {name!r}; expected one of {PRESETS}")
 
 
+def merge_fields(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    """``base`` with ``changes`` applied recursively (nested dicts merge, everything else replaces)."""
+    merged = dict(base)
+    for key, value in changes.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = merge_fields(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
 def conv_output_length(samples: int, kernels: tuple[int, ...], strides: tuple[int, ...]) -> int:
     """Length after a stack of unpadded convolutions (the last odd sample is dropped)."""
     length = samples
@@ -284,12 +313,16 @@ def _demo_fields() -> dict[str, Any]:
       embedding dominates its size (3.9M at 128); with ~4.4M in the ECG tower that keeps a delta
       checkpoint near 42 MB in fp32 (< 45 MB). Synthetic reports use a few hundred distinct tokens.
     - reports up to 96 tokens (text and decoder context), enough for the synthetic corpus's reports.
+    - heartbeats (``pooler.heartbeat_pooling``): one embedding per detected heartbeat, which the
+      beat-sentence loss and the explanations use, so a sentence about an ectopic beat can point at it;
+      ``loss.grounding_weight`` teaches that from the simulator's beat table (docs/grounding.md).
     """
     return {
         "ecg": {"width": 256, "layers": 4, "heads": 4, "ffn_dim": 1024, "pos_conv_kernel": 32,
                 "amplitude_input": True},
-        "pooler": {"n_beat_queries": 10, "n_caption_queries": 32, "heads": 4},
+        "pooler": {"n_beat_queries": 10, "n_caption_queries": 32, "heads": 4, "heartbeat_pooling": True},
         "text": {"frozen_layers": 5, "causal": False, "max_length": 96, "pooling": "mean"},
         "decoder": {"width": 128, "layers": 2, "heads": 4, "max_length": 96, "tie_embeddings": True},
+        "loss": {"grounding_weight": 0.5},
         "preprocess": {"fs": 100.0, "filter": "bandpass", "normalisation": "none"},
     }

