@@ -189,14 +189,16 @@ class InferenceMixin:
             reports += self.tokenizer.batch_decode(token_ids.cpu(), skip_special_tokens=True)
         return [report.strip() for report in reports]
 
-    def explain(self, record: EcgRecord, text: str | None = None) -> "Explanation":
-        """Attention maps and sentence x beat similarity for one record's first window (see melp.explain).
+    def explain(self, record: EcgRecord, text: str | None = None, window: int | float = 0) -> "Explanation":
+        """Attention maps, heartbeats and sentence x heartbeat similarity for one window of a record
+        (see melp.explain).
 
-        ``text`` None explains the model's own (greedy) report.
+        ``text`` None explains the model's own (greedy) report. ``window``: an int is the index of a
+        non-overlapping window of the model's length (0 = the first), a float the start time in seconds.
         """
         from melp.explain import build_explanation
 
-        return build_explanation(self, record, text)
+        return build_explanation(self, record, text, window)
 
     def contrastive_logit_scale(self) -> float:
         """The learned CLIP logit scale exp(log scale), clamped at config.loss.max_logit_scale as in training."""

@@ -7,7 +7,9 @@ import torch
 import torch.nn.functional as F
 
 from melp.config import LossConfig, MelpConfig
-from melp.losses import IGNORE_INDEX, MelpLoss, beat_sentence_loss, caption_loss, clip_loss
+from melp.data.heartbeats import type_code
+from melp.grounding import WHOLE_RECORDING
+from melp.losses import IGNORE_INDEX, MelpLoss, beat_sentence_loss, caption_loss, clip_loss, grounding_loss
 
 
 def _outputs(batch: int = 4, seed: int = 0) -> dict[str, torch.Tensor]:
@@ -99,3 +101,61 @@ def test_total_is_weighted_sum_of_named_terms():
     expected = 1.0 * terms["loss_rhythm"] + 2.0 * terms["loss_token"] + 0.2 * terms["loss_beat"]
     torch.testing.assert_close(terms["loss"], expected)
     assert all(math.isfinite(v.item()) for v in terms.values())
+
+
+def test_beat_loss_ignores_padded_heartbeats():
+    outputs = _outputs()
+    mask = torch.ones(4, 5, dtype=torch.bool)
+    mask[:, 3:] = False
+    cfg = LossConfig()
+    base = beat_sentence_loss(outputs["sentence_embeds"], outputs["sentence_mask"], outputs["beat_embeds"], cfg, mask)
+    changed = outputs["beat_embeds"].clone()
+    changed[:, 3:] = torch.randn(4, 2, 8) * 10
+    torch.testing.assert_close(beat_sentence_loss(outputs["sentence_embeds"], outputs["sentence_mask"], changed, cfg, mask),
+                               base)
+    assert not torch.allclose(beat_sentence_loss(outputs["sentence_embeds"], outputs["sentence_mask"], changed, cfg), base)
+
+
+def test_beat_loss_drops_ecgs_without_heartbeats():
+    outputs = _outputs()
+    mask = torch.ones(4, 5, dtype=torch.bool)
+    mask[0] = False
+    loss = beat_sentence_loss(outputs["sentence_embeds"], outputs["sentence_mask"], outputs["beat_embeds"],
+                              LossConfig(), mask)
+    assert torch.isfinite(loss)
+
+
+PVC, NORMAL = type_code("pvc"), type_code("normal")
+
+
+def _grounding_batch(aligned: bool) -> tuple[torch.Tensor, ...]:
+    """One record of 4 heartbeats (the third a PVC) and two sentences: a rhythm one and a PVC one."""
+    heartbeats = F.normalize(torch.tensor([[[1.0, 0, 0], [1.0, 0, 0], [0, 1.0, 0], [1.0, 0, 0]]]), dim=-1)
+    pvc_sentence = [0.0, 1.0, 0.0] if aligned else [1.0, 0.0, 0.0]
+    sentences = torch.tensor([[[0.0, 0.0, 1.0], pvc_sentence]])  # rhythm sentence equally far from all
+    kinds = torch.tensor([[WHOLE_RECORDING, PVC]])
+    types = torch.tensor([[NORMAL, NORMAL, PVC, NORMAL]])
+    return sentences, kinds, heartbeats, types
+
+
+def test_grounding_loss_rewards_pointing_the_ectopy_sentence_at_the_ectopic_heartbeat():
+    aligned = grounding_loss(*_grounding_batch(aligned=True), scale=10.0)
+    misaligned = grounding_loss(*_grounding_batch(aligned=False), scale=10.0)
+    assert aligned < 0.05 < misaligned
+
+
+def test_grounding_loss_is_zero_for_a_flat_whole_recording_sentence():
+    sentences, _, heartbeats, types = _grounding_batch(aligned=True)
+    loss = grounding_loss(sentences[:, :1], torch.tensor([[WHOLE_RECORDING]]), heartbeats, types, scale=10.0)
+    assert loss.abs() < 1e-5
+
+
+def test_grounding_loss_skips_unknown_records_and_stays_finite_without_heartbeats():
+    sentences, kinds, heartbeats, _ = _grounding_batch(aligned=False)
+    unknown = torch.tensor([[0, 0, 0, 0]])  # kinds unknown (real records): no supervision
+    padding = torch.full((1, 4), -1)  # no heartbeat at all
+    for types in (unknown, padding):
+        embeds = heartbeats.clone().requires_grad_(True)
+        loss = grounding_loss(sentences, kinds, embeds, types, scale=10.0)
+        loss.backward()
+        assert loss == 0 and torch.isfinite(embeds.grad).all()

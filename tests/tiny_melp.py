@@ -13,21 +13,22 @@ BEAT_PERIOD_S = 0.8  # 75 bpm
 R_WIDTH_S = 0.012
 
 
-def tiny_config() -> MelpConfig:
+def tiny_config(heartbeat_pooling: bool = False) -> MelpConfig:
     """The demo architecture shrunk to seconds on CPU (2 s at 100 Hz -> 12 encoder tokens)."""
     return MelpConfig(
         ecg={"width": 32, "layers": 1, "heads": 2, "ffn_dim": 64, "pos_conv_kernel": 8, "pos_conv_groups": 4,
              "conv_channels": (16, 16), "conv_kernels": (4, 4), "conv_strides": (4, 4)},
-        pooler={"embed_dim": 32, "n_beat_queries": 4, "n_caption_queries": 4, "heads": 2},
+        pooler={"embed_dim": 32, "n_beat_queries": 4, "n_caption_queries": 4, "heads": 2,
+                "heartbeat_pooling": heartbeat_pooling},
         text={"frozen_layers": 5, "causal": False, "max_length": 32},
         decoder={"width": 32, "layers": 1, "heads": 2, "max_length": 32, "tie_embeddings": True},
         preprocess={"fs": 100.0, "seconds": 2.0, "filter": "bandpass"},
     )
 
 
-def tiny_model(seed: int = 0) -> MelpModel:
+def tiny_model(seed: int = 0, heartbeat_pooling: bool = False) -> MelpModel:
     torch.manual_seed(seed)
-    return MelpModel(tiny_config()).eval()
+    return MelpModel(tiny_config(heartbeat_pooling)).eval()
 
 
 def spiky_record(seed: int, seconds: float = 4.0, record_id: str | None = None) -> EcgRecord:

@@ -10,13 +10,14 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
-from torch.utils.data import Dataset
+from torch.utils.data import ConcatDataset, Dataset
 
-from melp.config import MelpConfig
+from melp.config import MelpConfig, merge_fields
 from melp.data.preprocess import PreprocessConfig
 from melp.datasets.base import preprocess_config_dict
 from melp.datasets.registry import open_dataset
 from melp.datasets.store import convert_to_store
+from melp.grounding import sentence_kind_codes
 from melp.losses import MelpLoss
 from melp.metrics import macro_auroc
 from melp.models.melp import MelpModel
@@ -31,58 +32,64 @@ SUB_CONFIGS = ("ecg", "pooler", "text", "decoder", "loss")
 EVAL_BATCH_SIZE = 64
 
 
-def _merge(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
-    """``base`` with ``changes`` applied recursively (nested dicts merge, everything else replaces)."""
-    merged = dict(base)
-    for key, value in changes.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = _merge(merged[key], value)
-        else:
-            merged[key] = value
-    return merged
-
-
 def build_model_config(config: TrainConfig) -> MelpConfig:
     """``MelpConfig.preset(config.model_preset)`` with ``config.model_overrides`` merged in."""
     preset = MelpConfig.preset(config.model_preset)
     fields = {name: preset.to_dict()[name] for name in SUB_CONFIGS}
     fields["preprocess"] = dict(preset.preprocess)
-    return MelpConfig(**_merge(fields, config.model_overrides))
+    return MelpConfig(**merge_fields(fields, config.model_overrides))
 
 
 def build_model(config: TrainConfig) -> MelpModel:
-    """A fresh model from the preset, or the ``init_from`` checkpoint folder."""
+    """A fresh model from the preset, or the ``init_from`` checkpoint folder (``model_overrides`` merged into
+    its config may add modules, which start fresh: a warm start into a grown architecture)."""
     if config.init_from:
-        if config.model_overrides:
-            raise ValueError(f"init_from={config.init_from!r} and model_overrides={config.model_overrides} were "
-                             "both given; the checkpoint's own config is used, so drop model_overrides")
-        log.info("starting from %s", config.init_from)
-        return MelpModel.from_pretrained(config.init_from)
+        log.info("starting from %s%s", config.init_from,
+                 f" with overrides {config.model_overrides}" if config.model_overrides else "")
+        return MelpModel.from_pretrained(config.init_from, overrides=config.model_overrides or None)
     return MelpModel(build_model_config(config))
 
 
-def open_split(config: TrainConfig, split: str, model_config: MelpConfig, env: DistEnv) -> Dataset:
-    """One split, preprocessed as the model expects; through a memmap store when ``store_dir`` is set.
+def open_split(config: TrainConfig, split: str, model_config: MelpConfig, env: DistEnv,
+               source: tuple[str, str] | None = None) -> Dataset:
+    """One split of ``source`` (dataset name, root; default the config's), preprocessed as the model
+    expects; through a memmap store when ``store_dir`` is set.
 
     Rank 0 converts a missing store once; the other ranks wait, then open it.
     """
+    name, root = source or (config.dataset, config.data_root)
     preprocess_config = PreprocessConfig(**model_config.preprocess)
     if not config.store_dir:
-        return open_dataset(config.dataset, config.data_root, split, preprocess_config)
+        return open_dataset(name, root, split, preprocess_config)
     # One folder per preprocessing, so a model with another input rate or normalisation gets its own store.
     settings = json.dumps(preprocess_config_dict(preprocess_config), sort_keys=True).encode()
-    store = Path(config.store_dir) / f"{config.dataset}-{split}-{hashlib.sha256(settings).hexdigest()[:8]}"
+    store = Path(config.store_dir) / f"{name}-{split}-{hashlib.sha256(settings).hexdigest()[:8]}"
     if env.is_main:
-        source = open_dataset(config.dataset, config.data_root, split, preprocess_config)
-        convert_to_store(source, store, num_workers=config.num_workers)
+        dataset = open_dataset(name, root, split, preprocess_config)
+        convert_to_store(dataset, store, num_workers=config.num_workers)
     barrier(env)
-    return open_dataset(config.dataset, store, split, preprocess_config)
+    return open_dataset(name, store, split, preprocess_config)
 
 
 def training_set(config: TrainConfig, model_config: MelpConfig, env: DistEnv) -> Dataset:
-    """The (prefix of the) training split with random lead masking."""
+    """The (prefix of the) training split, plus ``mix_repeat`` copies of the mixed-in source, with
+    random lead masking, sentence subsets and alternative texts."""
     dataset = take_prefix(open_split(config, config.train_split, model_config, env), config.max_train_records)
-    return TrainingView(dataset, config.lead_mask_prob, config.seed, config.sentence_subset_prob)
+    if config.mix_dataset:
+        mixed = take_prefix(open_split(config, config.train_split, model_config, env,
+                                       (config.mix_dataset, config.mix_root)), config.max_train_records)
+        log.info("training on %d %s + %d x %d %s records", len(dataset), config.dataset, config.mix_repeat,
+                 len(mixed), config.mix_dataset)
+        dataset = ConcatDataset([dataset] + [mixed] * config.mix_repeat)
+    return TrainingView(dataset, config.lead_mask_prob, config.seed, config.sentence_subset_prob,
+                        config.alt_text_prob, drop_labels=bool(config.mix_dataset))
+
+
+def validation_source(config: TrainConfig) -> tuple[str, str]:
+    """(dataset name, root) that zero-shot validation reads: ``val_dataset`` or the training dataset."""
+    if not config.val_dataset:
+        return config.dataset, config.data_root
+    return config.val_dataset, config.val_root or config.data_root
 
 
 def unwrap(model: nn.Module) -> nn.Module:
@@ -102,12 +109,20 @@ class PretrainStep:
     def __call__(self, model: nn.Module, batch: dict[str, Any]) -> dict[str, torch.Tensor]:
         signals = batch["signals"]  # (B, C, T)
         reports, text_reports = batch["reports"], batch.get("text_reports", batch["reports"])
-        tokens = unwrap(model).tokenize(text_reports)
-        captions = tokens if text_reports == reports else unwrap(model).tokenize(reports)
+        inner = unwrap(model)
+        tokens = inner.tokenize(text_reports)
+        captions = tokens if text_reports == reports else inner.tokenize(reports)
+        heartbeats = batch.get("heartbeats") if inner.pools_heartbeats else None
         outputs = model(signals, batch["lead_mask"], tokens["input_ids"].to(signals.device),
                         tokens["attention_mask"].to(signals.device),
                         caption_ids=captions["input_ids"].to(signals.device),
-                        caption_mask=captions["attention_mask"].to(signals.device))
+                        caption_mask=captions["attention_mask"].to(signals.device),
+                        heartbeats=None if heartbeats is None else heartbeats.to(signals.device))
+        if "heartbeat_embeds" in outputs and self.loss_fn.cfg.grounding_weight > 0:
+            sentences = inner.text_encoder.sentence_texts(tokens["input_ids"].cpu(), tokens["attention_mask"].cpu())
+            kinds = sentence_kind_codes(sentences, outputs["sentence_embeds"].shape[1])  # (B, S)
+            outputs["sentence_kinds"] = torch.from_numpy(kinds).to(signals.device)
+            outputs["heartbeat_types"] = batch["heartbeat_types"].to(signals.device)
         return self.loss_fn(outputs)
 
 

@@ -25,7 +25,8 @@ class TrainConfig:
     # --- model ---
     model_preset: str = "demo"            # MelpConfig.preset name used when init_from is empty
     model_overrides: dict[str, Any] = field(default_factory=dict)  # MelpConfig fields to change
-    init_from: str = ""                   # a save_pretrained folder to start from ("" = fresh preset)
+    init_from: str = ""                   # a save_pretrained folder to start from ("" = fresh preset); with
+                                          # model_overrides, modules they add start fresh (warm start)
 
     # --- data ---
     dataset: str = "synth"                # melp.datasets registry name
@@ -38,6 +39,13 @@ class TrainConfig:
     num_workers: int = 0                  # DataLoader workers per rank
     lead_mask_prob: float = 0.5           # paper §4.1: random lead masking; training batches only
     sentence_subset_prob: float = 0.0     # text tower reads a random sentence subset of this share of reports
+    alt_text_prob: float = 0.0            # text tower reads a record's alternative English text (PTB-XL's
+                                          # English originals) instead, for this share of records that have one
+    mix_dataset: str = ""                 # a second training source in every epoch ("" = none), e.g. ptbxl
+    mix_root: str = ""                    # its folder
+    mix_repeat: int = 1                   # times each of its records appears per epoch (balances a small source)
+    val_dataset: str = ""                 # source of zero-shot validation ("" = dataset), e.g. ptbxl (fold 9)
+    val_root: str = ""                    # its folder ("" = data_root)
 
     # --- optimisation (paper §4.1) ---
     batch_size: int = 64                  # micro-batch per rank
@@ -71,13 +79,18 @@ class TrainConfig:
         _check_choice("precision", self.precision, ("bf16", "fp32"))
         positive = {"batch_size": self.batch_size, "grad_accum_steps": self.grad_accum_steps,
                     "max_steps": self.max_steps, "checkpoint_every": self.checkpoint_every,
-                    "log_every": self.log_every}
+                    "log_every": self.log_every, "mix_repeat": self.mix_repeat}
         for name, value in positive.items():
             if value < 1:
                 raise TrainConfigError(f"TrainConfig.{name}: got {value}, expected an integer >= 1")
         if not 0.0 <= self.lead_mask_prob < 1.0:
             raise TrainConfigError(
                 f"TrainConfig.lead_mask_prob: got {self.lead_mask_prob}, expected 0 <= p < 1")
+        if not 0.0 <= self.alt_text_prob <= 1.0:
+            raise TrainConfigError(f"TrainConfig.alt_text_prob: got {self.alt_text_prob}, expected 0 <= p <= 1")
+        if bool(self.mix_dataset) != bool(self.mix_root):
+            raise TrainConfigError(f"TrainConfig.mix_dataset={self.mix_dataset!r}, mix_root={self.mix_root!r}: "
+                                   "give both (a second source and its folder) or neither")
         if not 0.0 <= self.sentence_subset_prob <= 1.0:
             raise TrainConfigError(
                 f"TrainConfig.sentence_subset_prob: got {self.sentence_subset_prob}, expected 0 <= p <= 1")

@@ -14,12 +14,14 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, DistributedSampler, Sampler, Subset
 
+from melp.data.heartbeats import MAX_HEARTBEATS, PAD
 from melp.datasets.text import split_sentences
 from train.config import TrainConfig
 from train.distributed import DistEnv
 
 LEAD_MASKING_STREAM = 7  # separates the lead-masking seeds from any other use of (seed, epoch, index)
 SENTENCE_SUBSET_STREAM = 11  # ... and the sentence-subset seeds
+ALT_TEXT_STREAM = 13  # ... and the choice of alternative text
 SENTENCE_KEEP_PROB = 0.5  # each sentence of a subsampled report is kept with this probability
 
 
@@ -59,14 +61,19 @@ class TrainingView(Dataset):
     - random lead masking with probability ``prob`` per lead;
     - with probability ``sentence_subset_prob``, ``text_report`` (what the text tower reads) is a random
       non-empty subset of the report's sentences, so single statements, the form of zero-shot prompts,
-      are aligned with the ECGs that show them; ``report`` (the caption target) stays whole.
+      are aligned with the ECGs that show them; ``report`` (the caption target) stays whole;
+    - with probability ``alt_text_prob``, an item with an ``alt_report`` (e.g. PTB-XL's English original
+      beside its composed statements) gives the text tower that text instead (whole).
     """
 
-    def __init__(self, dataset: Dataset, prob: float, seed: int, sentence_subset_prob: float = 0.0) -> None:
+    def __init__(self, dataset: Dataset, prob: float, seed: int, sentence_subset_prob: float = 0.0,
+                 alt_text_prob: float = 0.0, drop_labels: bool = False) -> None:
         self.dataset = dataset
+        self.drop_labels = drop_labels  # mixed sources label different vocabularies; pretraining uses none
         self.prob = prob
         self.seed = seed
         self.sentence_subset_prob = sentence_subset_prob
+        self.alt_text_prob = alt_text_prob
         self.epoch = 0
 
     def set_epoch(self, epoch: int) -> None:
@@ -88,10 +95,17 @@ class TrainingView(Dataset):
 
     def _mask(self, index: int, item: dict[str, Any]) -> dict[str, Any]:
         item = dict(item)
+        if self.drop_labels:
+            item["labels"] = np.zeros(0, np.float32)
         if self.prob > 0.0:
             rng = np.random.default_rng([self.seed, self.epoch, int(index), LEAD_MASKING_STREAM])
             item["signal"], item["lead_mask"] = drop_random_leads(
                 np.asarray(item["signal"]), np.asarray(item["lead_mask"], dtype=bool), self.prob, rng)
+        if self.alt_text_prob > 0.0 and item.get("alt_report"):
+            rng = np.random.default_rng([self.seed, self.epoch, int(index), ALT_TEXT_STREAM])
+            if rng.random() < self.alt_text_prob:
+                item["text_report"] = str(item["alt_report"])
+                return item
         if self.sentence_subset_prob > 0.0:
             rng = np.random.default_rng([self.seed, self.epoch, int(index), SENTENCE_SUBSET_STREAM])
             if rng.random() < self.sentence_subset_prob:
@@ -100,11 +114,17 @@ class TrainingView(Dataset):
 
 
 def collate_items(items: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """Dataset items -> one batch: tensors for signals, masks and labels; lists for text and ids."""
+    """Dataset items -> one batch: tensors for signals, masks, labels and heartbeats; lists for text and ids."""
     signals = torch.from_numpy(np.stack([np.asarray(i["signal"], dtype=np.float32) for i in items]))  # (B, C, T)
     lead_mask = torch.from_numpy(np.stack([np.asarray(i["lead_mask"], dtype=bool) for i in items]))  # (B, C)
     labels = torch.from_numpy(np.stack([np.asarray(i["labels"], dtype=np.float32) for i in items]))  # (B, K)
-    return {"signals": signals, "lead_mask": lead_mask, "labels": labels,
+    no_heartbeats = np.full(MAX_HEARTBEATS, PAD)  # sources that do not find heartbeats
+    heartbeats = torch.from_numpy(np.stack([np.asarray(i.get("heartbeats", no_heartbeats), dtype=np.int64)
+                                            for i in items]))  # (B, MAX_HEARTBEATS)
+    heartbeat_types = torch.from_numpy(np.stack([np.asarray(i.get("heartbeat_types", no_heartbeats), dtype=np.int64)
+                                                 for i in items]))  # (B, MAX_HEARTBEATS)
+    return {"signals": signals, "lead_mask": lead_mask, "labels": labels, "heartbeats": heartbeats,
+            "heartbeat_types": heartbeat_types,
             "reports": [str(i["report"]) for i in items],
             "text_reports": [str(i.get("text_report", i["report"])) for i in items],
             "record_ids": [str(i["record_id"]) for i in items]}

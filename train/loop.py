@@ -31,7 +31,7 @@ from train.optim import build_optimizer, get_lr, set_lr
 
 log = logging.getLogger(__name__)
 
-LOSS_TERMS = ("loss", "loss_rhythm", "loss_token", "loss_beat")
+LOSS_TERMS = ("loss", "loss_rhythm", "loss_token", "loss_beat", "loss_grounding")
 BEST_DIR = "best"
 METRICS_FILE = "metrics.csv"
 CLASS_LOG_FILE = "validation-per-class.jsonl"

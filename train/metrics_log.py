@@ -8,7 +8,7 @@ from pathlib import Path
 
 from melp.atomic import write_text_atomic
 
-COLUMNS = ("step", "epoch", "lr", "loss", "loss_rhythm", "loss_token", "loss_beat", "grad_norm",
+COLUMNS = ("step", "epoch", "lr", "loss", "loss_rhythm", "loss_token", "loss_beat", "loss_grounding", "grad_norm",
            "samples_per_s", "val_auroc")
 
 
@@ -21,6 +21,17 @@ class MetricsLog:
         if not self.path.exists():
             with self.path.open("w", newline="", encoding="utf-8") as handle:
                 csv.writer(handle).writerow(COLUMNS)
+            return
+        with self.path.open(newline="", encoding="utf-8") as handle:
+            rows = list(csv.DictReader(handle))
+            handle.seek(0)
+            header = tuple(next(csv.reader(handle), ()))
+        if header != COLUMNS:  # written by an older version: same values under the new columns
+            buffer = io.StringIO()
+            writer = csv.DictWriter(buffer, fieldnames=COLUMNS, extrasaction="ignore", lineterminator="\r\n")
+            writer.writeheader()
+            writer.writerows(rows)
+            write_text_atomic(self.path, buffer.getvalue())
 
     def append(self, row: dict[str, float | int]) -> None:
         unknown = sorted(set(row) - set(COLUMNS))

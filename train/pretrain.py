@@ -17,7 +17,7 @@ from melp.checkpoint import CheckpointError, checkpoint_target, copy_pretrained
 from melp.config import MelpConfig
 from melp.models.melp import MelpModel
 from train.builders import (PretrainStep, ZeroShotValidator, build_model, dataset_labels, open_split,
-                            training_set)
+                            training_set, validation_source)
 from train.config import TrainConfig, load_config
 from train.data import take_prefix
 from train.distributed import DistEnv, cleanup_distributed, setup_distributed
@@ -39,12 +39,13 @@ def make_validator(config: TrainConfig, model_config: MelpConfig, env: DistEnv) 
     """Zero-shot validation on the val split, held by rank 0, when the run validates at all."""
     if config.eval_every <= 0 and config.patience <= 0:
         return None
-    dataset = take_prefix(open_split(config, config.val_split, model_config, env), config.max_val_records)
+    source = validation_source(config)
+    dataset = take_prefix(open_split(config, config.val_split, model_config, env, source), config.max_val_records)
     names, _ = dataset_labels(dataset)
     if not names:
-        log.warning("%s/%s has no labels; zero-shot validation is off", config.dataset, config.val_split)
+        log.warning("%s/%s has no labels; zero-shot validation is off", source[0], config.val_split)
         return None
-    return ZeroShotValidator(dataset, validation_prompts(config.dataset, names)) if env.is_main else None
+    return ZeroShotValidator(dataset, validation_prompts(source[0], names)) if env.is_main else None
 
 
 def save_target(config: TrainConfig) -> Path:

@@ -6,6 +6,11 @@ A sample is a dict with
     report     str, normalised (``melp.datasets.text.normalise_report``); "" when the source has none
     labels     (K,) float32 multi-hot over ``label_names`` (K may be 0)
     record_id  str
+    heartbeats (MAX_HEARTBEATS,) int16 R peaks of the model input at its rate (``melp.data.heartbeats``),
+               PAD (-1) after the last
+    heartbeat_types (MAX_HEARTBEATS,) int8 kind codes (``HEARTBEAT_TYPES``; "unknown" without ground truth)
+    alt_report str, another English text of the same record ("" when there is none), e.g. PTB-XL's
+               English original report beside its composed statements
 Reading goes through ``melp.read_ecg`` and preprocessing through ``melp.preprocess`` only.
 """
 from __future__ import annotations
@@ -21,6 +26,7 @@ from typing import Any
 import numpy as np
 
 import melp
+from melp.data.heartbeats import input_heartbeats, label_heartbeats, pad_heartbeats
 from melp.record import EcgReadError, EcgRecord
 
 logger = logging.getLogger(__name__)
@@ -81,6 +87,14 @@ class EcgTextDataset(ABC):
     def read_record(self, index: int) -> EcgRecord:
         """The raw record (as ``melp.read_ecg`` returns it, with the normalised report attached)."""
 
+    def alt_report(self, index: int) -> str:
+        """Another English text of the record ("" when there is none); sources with one override this."""
+        return ""
+
+    def heartbeat_table(self, index: int) -> tuple[np.ndarray, tuple[str, ...]] | None:
+        """Ground-truth beats (sample indices at the record's rate, kinds) when the source knows them."""
+        return None
+
     def label_matrix(self) -> np.ndarray:
         """(N, K) float32 labels of every item, without reading any signal."""
         if len(self) == 0:
@@ -97,12 +111,19 @@ class EcgTextDataset(ABC):
             raise RecordRejected(str(exc)) from exc
         reject_bad_signal(record, record.source or self.record_id(index))
         result = melp.preprocess(record, self.preprocess_config)
+        r_peaks = input_heartbeats(result.signal, result.fs, result.leads, result.lead_mask, self.record_id(index))
+        table = self.heartbeat_table(index)
+        types = label_heartbeats(r_peaks, result.fs, *(table or (None, None)), record.fs)
+        heartbeats, heartbeat_types = pad_heartbeats(r_peaks, types)
         return {
             "signal": np.asarray(result.signal, np.float32),  # (12, T)
             "lead_mask": np.asarray(result.lead_mask, bool),  # (12,)
             "report": self.report(index),
             "labels": self.labels(index),  # (K,)
             "record_id": self.record_id(index),
+            "heartbeats": heartbeats,  # (MAX_HEARTBEATS,) int16
+            "heartbeat_types": heartbeat_types,  # (MAX_HEARTBEATS,) int8
+            "alt_report": self.alt_report(index),
         }
 
     def fingerprint(self) -> str:
@@ -114,6 +135,7 @@ class EcgTextDataset(ABC):
         for index in range(len(self)):
             digest.update(self.record_id(index).encode())
             digest.update(self.report(index).encode())
+            digest.update(self.alt_report(index).encode())
             digest.update(self.labels(index).tobytes())
         return digest.hexdigest()
 

@@ -27,6 +27,7 @@ logger = logging.getLogger(__name__)
 RECORD_LIST_CSV = "record_list.csv"
 MEASUREMENTS_CSV = "machine_measurements.csv"
 SYNTH_LABELS_CSV = "synth_labels.csv"
+SYNTH_BEATS_CSV = "synth_beats.csv"  # melp.synth.corpus.BEATS_CSV; corpora written before it have none
 REPORT_COLUMNS = tuple(f"report_{k}" for k in range(18))
 MIMIC_SPLITS = ("train", "val", "test", "all")
 DEFAULT_VAL_FRACTION = 0.05
@@ -106,6 +107,7 @@ class MimicDataset(EcgTextDataset):
             studies = studies[chosen == split]
         self._studies = studies.reset_index(drop=True)
         self._labels = self._load_labels()
+        self._beats = self._load_beats()
         logger.info("%s/%s: %d studies from %d subjects", name, split, len(self._studies),
                     self._studies["subject_id"].nunique())
 
@@ -119,6 +121,18 @@ class MimicDataset(EcgTextDataset):
             raise ValueError(f"{self.root / SYNTH_LABELS_CSV}: no labels for studies {missing[:5]} "
                              f"({len(missing)} in all); expected one row per study in {RECORD_LIST_CSV}")
         return table.loc[self._studies["study_id"]].to_numpy(np.float32)
+
+    def _load_beats(self) -> dict[int, tuple[np.ndarray, tuple[str, ...]]]:
+        """study_id -> (ground-truth beat samples at the record rate, kinds) from synth_beats.csv, if present."""
+        path = self.root / SYNTH_BEATS_CSV
+        if self.name != "synth" or not path.is_file():
+            return {}
+        table = pd.read_csv(path, dtype={"samples": str, "types": str}, keep_default_na=False)
+        return {int(row.study_id): (np.array(row.samples.split(), dtype=np.int64), tuple(row.types.split()))
+                for row in table.itertuples(index=False)}
+
+    def heartbeat_table(self, index: int) -> tuple[np.ndarray, tuple[str, ...]] | None:
+        return self._beats.get(int(self._studies.at[index, "study_id"]))
 
     def __len__(self) -> int:
         return len(self._studies)

@@ -5,7 +5,9 @@ Layout of a store folder:
     lead_masks.npy    (N, 12) bool
     labels.npy        (N, K) float32
     kept.npy          (N,) bool, False for records the dataset rejected (NaN/empty signal)
-    records.parquet   record_id, report per row
+    heartbeats.npy    (N, MAX_HEARTBEATS) int16 R peaks of the model input, PAD after the last
+    heartbeat_types.npy (N, MAX_HEARTBEATS) int8 heartbeat kind codes
+    records.parquet   record_id, report, alt_report per row
     store_manifest.json  dataset name/split, label names, preprocessing config, source fingerprint,
                       rows done, complete flag
 Conversion writes rows in chunks and records progress after each, so an interrupted conversion resumes
@@ -27,6 +29,7 @@ from tqdm.auto import tqdm
 
 import melp
 from melp.atomic import write_text_atomic
+from melp.data.heartbeats import MAX_HEARTBEATS, PAD
 from melp.datasets.base import EcgTextDataset, RecordRejected, preprocess_config_dict
 
 logger = logging.getLogger(__name__)
@@ -37,7 +40,9 @@ LEAD_MASKS = "lead_masks.npy"
 LABELS = "labels.npy"
 KEPT = "kept.npy"
 RECORDS = "records.parquet"
-STORE_FORMAT_VERSION = 1
+HEARTBEATS = "heartbeats.npy"
+HEARTBEAT_TYPES = "heartbeat_types.npy"
+STORE_FORMAT_VERSION = 2  # 2: heartbeats, heartbeat kinds and alternative texts
 N_LEADS = 12
 DEFAULT_CHUNK = 256
 
@@ -81,9 +86,14 @@ def _new_store(dataset: EcgTextDataset, store_dir: Path, fingerprint: str) -> di
     np.lib.format.open_memmap(store_dir / SIGNALS, "w+", np.float16, (n_rows, N_LEADS, n_samples)).flush()
     np.lib.format.open_memmap(store_dir / LEAD_MASKS, "w+", bool, (n_rows, N_LEADS)).flush()
     np.lib.format.open_memmap(store_dir / KEPT, "w+", bool, (n_rows,)).flush()
+    for name, dtype in ((HEARTBEATS, np.int16), (HEARTBEAT_TYPES, np.int8)):
+        array = np.lib.format.open_memmap(store_dir / name, "w+", dtype, (n_rows, MAX_HEARTBEATS))
+        array[:] = PAD
+        array.flush()
     np.save(store_dir / LABELS, dataset.label_matrix().astype(np.float32), allow_pickle=False)
     records = pd.DataFrame({"record_id": [dataset.record_id(i) for i in range(n_rows)],
-                            "report": [dataset.report(i) for i in range(n_rows)]})
+                            "report": [dataset.report(i) for i in range(n_rows)],
+                            "alt_report": [dataset.alt_report(i) for i in range(n_rows)]})
     records.to_parquet(store_dir / RECORDS, index=False)
     manifest = {"format_version": STORE_FORMAT_VERSION, "dataset": dataset.name, "split": dataset.split,
                 "label_names": list(dataset.label_names), "preprocess": preprocess_config_dict(config),
@@ -99,6 +109,7 @@ def convert_to_store(dataset: EcgTextDataset, store_dir: str | Path, chunk: int 
     store_dir = Path(store_dir)
     fingerprint = dataset.fingerprint()
     manifest = _read_manifest(store_dir)
+    _check_format(store_dir, manifest)
     if manifest is not None and manifest["fingerprint"] != fingerprint:
         raise ValueError(f"{store_dir / MANIFEST}: the store was made from a different source (fingerprint "
                          f"{manifest['fingerprint'][:12]}, this dataset {fingerprint[:12]}); pick a new folder or delete it")
@@ -110,6 +121,8 @@ def convert_to_store(dataset: EcgTextDataset, store_dir: str | Path, chunk: int 
     signals = np.load(store_dir / SIGNALS, mmap_mode="r+")  # (N, 12, T) float16
     lead_masks = np.load(store_dir / LEAD_MASKS, mmap_mode="r+")  # (N, 12)
     kept = np.load(store_dir / KEPT, mmap_mode="r+")  # (N,)
+    heartbeats = np.load(store_dir / HEARTBEATS, mmap_mode="r+")  # (N, MAX_HEARTBEATS)
+    heartbeat_types = np.load(store_dir / HEARTBEAT_TYPES, mmap_mode="r+")  # (N, MAX_HEARTBEATS)
     start = manifest["rows_done"]
     loader = DataLoader(Subset(_Rows(dataset), range(start, len(dataset))), batch_size=None,
                         num_workers=num_workers, collate_fn=_as_is)
@@ -118,10 +131,12 @@ def convert_to_store(dataset: EcgTextDataset, store_dir: str | Path, chunk: int 
         if item is not None:
             signals[row] = item["signal"].astype(np.float16)
             lead_masks[row] = item["lead_mask"]
+            heartbeats[row] = item["heartbeats"]
+            heartbeat_types[row] = item["heartbeat_types"]
             kept[row] = True
         row += 1
         if (row - start) % chunk == 0 or row == len(dataset):
-            for array in (signals, lead_masks, kept):
+            for array in (signals, lead_masks, kept, heartbeats, heartbeat_types):
                 array.flush()
             manifest.update(rows_done=row, n_kept=int(np.count_nonzero(kept[:row])))
             _write_manifest(store_dir, manifest)
@@ -133,6 +148,13 @@ def convert_to_store(dataset: EcgTextDataset, store_dir: str | Path, chunk: int 
     _write_manifest(store_dir, manifest)
     logger.info("%s: wrote %d rows (%d rejected)", store_dir, manifest["n_kept"], len(dataset) - manifest["n_kept"])
     return store_dir
+
+
+def _check_format(store_dir: Path, manifest: dict[str, Any] | None) -> None:
+    found = None if manifest is None else manifest.get("format_version")
+    if manifest is not None and found != STORE_FORMAT_VERSION:
+        raise ValueError(f"{store_dir}: store format {found}, this version of melp reads format "
+                         f"{STORE_FORMAT_VERSION} (it adds heartbeats); delete the folder and convert again")
 
 
 def is_store(path: str | Path) -> bool:
@@ -150,6 +172,7 @@ class ArrayStoreDataset(torch.utils.data.Dataset):
             state = "missing" if manifest is None else f"incomplete ({manifest['rows_done']}/{manifest['n_rows']} rows)"
             raise ValueError(f"{self.store_dir}: store manifest {state}; run melp.datasets.convert_to_store "
                              "again on the same dataset to finish it")
+        _check_format(self.store_dir, manifest)
         self.manifest = manifest
         self.name, self.split = manifest["dataset"], manifest["split"]
         self.label_names = tuple(manifest["label_names"])
@@ -159,6 +182,9 @@ class ArrayStoreDataset(torch.utils.data.Dataset):
         records = pd.read_parquet(self.store_dir / RECORDS)
         self._record_ids = records["record_id"].to_numpy(dtype=str)[self._rows]
         self._reports = records["report"].to_numpy(dtype=str)[self._rows]
+        self._alt_reports = records["alt_report"].fillna("").to_numpy(dtype=str)[self._rows]
+        self._heartbeats = np.load(self.store_dir / HEARTBEATS, allow_pickle=False)[self._rows]  # (N_kept, MAX)
+        self._heartbeat_types = np.load(self.store_dir / HEARTBEAT_TYPES, allow_pickle=False)[self._rows]
         self._arrays: tuple[int, np.ndarray, np.ndarray] | None = None
 
     def _open(self) -> tuple[np.ndarray, np.ndarray]:
@@ -167,6 +193,9 @@ class ArrayStoreDataset(torch.utils.data.Dataset):
             self._arrays = (os.getpid(), np.load(self.store_dir / SIGNALS, mmap_mode="r"),
                             np.load(self.store_dir / LEAD_MASKS, mmap_mode="r"))
         return self._arrays[1], self._arrays[2]
+
+    def alt_report(self, index: int) -> str:
+        return str(self._alt_reports[index])
 
     def __len__(self) -> int:
         return len(self._rows)
@@ -196,7 +225,9 @@ class ArrayStoreDataset(torch.utils.data.Dataset):
         batch_signals[order] = signals[rows[order]]
         batch_masks = np.asarray(lead_masks[rows], bool)  # (B, 12)
         return [{"signal": batch_signals[k], "lead_mask": batch_masks[k], "report": self.report(p),
-                 "labels": self._labels[p], "record_id": self.record_id(p)} for k, p in enumerate(positions)]
+                 "labels": self._labels[p], "record_id": self.record_id(p), "heartbeats": self._heartbeats[p],
+                 "heartbeat_types": self._heartbeat_types[p], "alt_report": self.alt_report(p)}
+                for k, p in enumerate(positions)]
 
 
 def _config_fields(stored: dict[str, Any]) -> dict[str, Any]:

@@ -112,6 +112,26 @@ class TextEncoder(nn.Module):
         sentence_index = torch.cumsum(is_punct.long(), dim=1) - is_punct.long()  # (B, L): after mark k -> k+1
         return sentence_index, is_word, is_punct & attention_mask.bool()
 
+    def sentence_texts(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> list[list[str]]:
+        """The sentences of each tokenised report (B, L), in the order of ``sentence_states`` (empty dropped)."""
+        sentence_index, is_word, is_punct = self.sentence_membership(input_ids, attention_mask)
+        reports = []
+        for ids, indices, words, marks in zip(input_ids.tolist(), sentence_index.tolist(), is_word.tolist(),
+                                              is_punct.tolist()):
+            word_ids: dict[int, list[int]] = {}
+            mark_ids: dict[int, list[int]] = {}
+            for token_id, index, word, mark in zip(ids, indices, words, marks):
+                if word:
+                    word_ids.setdefault(index, []).append(token_id)
+                elif mark:
+                    mark_ids.setdefault(index, []).append(token_id)
+            reports.append([self._decode(word_ids[index]) + self._decode(mark_ids.get(index, []))
+                            for index in sorted(word_ids)])
+        return reports
+
+    def _decode(self, token_ids: list[int]) -> str:
+        return self.tokenizer.decode(token_ids, clean_up_tokenization_spaces=True).strip()
+
     def sentence_states(self, input_ids: torch.Tensor, attention_mask: torch.Tensor,
                         token_states: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Mean token state of each sentence (split on . ; ! ?), empty sentences dropped.

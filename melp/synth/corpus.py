@@ -38,6 +38,8 @@ REPORT_COLUMNS = [f"report_{k}" for k in range(MAX_REPORT_STATEMENTS)]
 MEASUREMENT_COLUMNS = ["subject_id", "study_id", "ecg_time", *REPORT_COLUMNS, "rr_interval", "p_onset", "p_end",
                        "qrs_onset", "qrs_end", "t_end", "p_axis", "qrs_axis", "t_axis"]
 RECORD_LIST_COLUMNS = ["subject_id", "study_id", "file_name", "ecg_time", "path"]
+BEATS_CSV = "synth_beats.csv"  # ground-truth beats: study_id, samples and types (space-separated, record rate)
+BEATS_COLUMNS = ["study_id", "samples", "types"]
 
 
 def subject_id(index: int) -> int:
@@ -106,7 +108,9 @@ def _rows(index: int, ecg: SimulatedEcg) -> dict[str, dict[str, str]]:
     record_list = {"subject_id": str(subject), "study_id": str(study), "file_name": str(study), "ecg_time": time,
                    "path": record_path(index)}
     labels = {"study_id": str(study), **{s: str(int(v)) for s, v in zip(STATEMENTS, ecg.labels)}}
-    return {"record_list": record_list, "measurements": measurements, "labels": labels}
+    beats = {"study_id": str(study), "samples": " ".join(str(int(v)) for v in ecg.beat_table["sample"]),
+             "types": " ".join(str(v) for v in ecg.beat_table["type"])}
+    return {"record_list": record_list, "measurements": measurements, "labels": labels, "beats": beats}
 
 
 def _write_shard(job: tuple[str, int, int, int, float, float, dict | None]) -> tuple[int, list[dict]]:
@@ -186,6 +190,7 @@ def _assemble(out_dir: Path, shards: list[tuple[int, int]], settings: dict, n: i
     _atomic_write_csv(out_dir / "record_list.csv", RECORD_LIST_COLUMNS, [r["record_list"] for r in rows])
     _atomic_write_csv(out_dir / "machine_measurements.csv", MEASUREMENT_COLUMNS, [r["measurements"] for r in rows])
     _atomic_write_csv(out_dir / "synth_labels.csv", ["study_id", *STATEMENTS], [r["labels"] for r in rows])
+    _atomic_write_csv(out_dir / BEATS_CSV, BEATS_COLUMNS, [r["beats"] for r in rows])
     manifest = {**settings, "n": n, "mix": {**default_mix(), **(settings["mix"] or {})}, "statements": list(STATEMENTS),
                 "custom_mix": settings["mix"] is not None,
                 "studies": {r["record_list"]["study_id"]: i for i, r in enumerate(rows)}}
