@@ -4,12 +4,15 @@
     python -m train.evaluate retrieval --dataset synth --root PATH --split val --out results.json
     python -m train.evaluate probe     --dataset cpsc2018 --root PATH --fraction 0.01 --out results.json
     python -m train.evaluate zeroshot  --dataset records --root ANY_FOLDER --split all   (labels from #Dx headers)
+    python -m train.evaluate grounding [--root LABELLED_REAL_RECORDS] [--n 100] --out grounding.json
+    python -m train.evaluate ptbxl     --root PTBXL --out ptbxl-fold10.json    (everything on fold 10, train.eval_ptbxl)
 
 zeroshot: each class's text embedding is the normalised mean of its prompt phrasings' ``encode_text``
 embeddings (``melp/prompts/<dataset>.json``); scores are cosine similarities with ``encode_ecg``; macro
 AUROC over classes with both labels (the rest are listed), per-class AUROC, bootstrap 95 % CIs.
 retrieval: recall@1/5/10 of ECG -> report and report -> ECG over the split; identical reports count as
-one target. probe: linear probe on ``model.features`` through ``train.probe``.
+one target. probe: linear probe on ``model.features`` through ``train.probe``. grounding: the pointing
+game on simulated records never trained on (``train.eval_grounding``).
 Prints a table and saves everything as JSON.
 """
 from __future__ import annotations
@@ -22,17 +25,19 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from tqdm.auto import tqdm
-
 import melp
 from melp.datasets.registry import DATASET_NAMES, open_dataset
 from melp.metrics import DEFAULT_RESAMPLES, macro_auroc, retrieval_recall
+from train import probe
+from train.eval_common import READ_CHUNK, encode_split, format_table
+from train.eval_grounding import run_grounding
+from train.eval_ptbxl import run_ptbxl
 from train.prompts import validation_prompts
 
 logger = logging.getLogger(__name__)
 
-READ_CHUNK = 256  # records read and encoded at a time, so a split never sits in memory at once
-
+GROUNDING_RECORDS = 100  # simulated records per grounding case
+GROUNDING_SEED = 500_000  # first seed of the grounding records (simulate(), never a corpus's seed stream)
 
 def _limit(dataset: Any, max_records: int | None) -> np.ndarray:
     """Indices evaluated: all, or an evenly spaced subset of ``max_records`` (deterministic)."""
@@ -40,23 +45,6 @@ def _limit(dataset: Any, max_records: int | None) -> np.ndarray:
     if max_records is None or max_records >= n_records:
         return np.arange(n_records)
     return np.linspace(0, n_records - 1, max_records).round().astype(int)
-
-
-def _require_source(dataset: Any) -> None:
-    if not hasattr(dataset, "read_record"):
-        raise ValueError(f"{getattr(dataset, 'store_dir', dataset)}: evaluation reads raw records through the "
-                         "public API; pass --root of the source dataset, not of an array store")
-
-
-def encode_split(model: Any, dataset: Any, indices: np.ndarray, method: str) -> np.ndarray:
-    """(N, D) ``model.<method>`` (encode_ecg or features) over ``indices``, read and encoded in chunks."""
-    _require_source(dataset)
-    encode = getattr(model, method)
-    parts = []
-    for start in tqdm(range(0, len(indices), READ_CHUNK), desc=f"{method} {dataset.name}/{dataset.split}"):
-        records = [dataset.read_record(int(i)) for i in indices[start:start + READ_CHUNK]]
-        parts.append(encode(records))
-    return np.concatenate(parts) if parts else np.zeros((0, 0), np.float32)
 
 
 def run_zeroshot(model: Any, dataset: Any, args: argparse.Namespace) -> dict[str, Any]:
@@ -88,36 +76,17 @@ def run_retrieval(model: Any, dataset: Any, args: argparse.Namespace) -> dict[st
 
 
 def run_probe(model: Any, dataset_by_split: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
-    from train import probe  # the probe's training lives with its entry point
-
     features = {split: encode_split(model, data, np.arange(len(data)), "features") for split, data in dataset_by_split.items()}
     labels = {split: data.label_matrix() for split, data in dataset_by_split.items()}
     return probe.probe_from_features(features, labels, dataset_by_split["test"].label_names,
                                      fraction=args.fraction, seed=args.seed)
 
 
-def format_table(task: str, results: dict[str, Any]) -> str:
-    """A plain-text table of the headline numbers (and per-class AUROC for classification tasks)."""
-    lines = [f"{task}: {results['dataset']} / {results['split']} ({results.get('n_records', '?')} records)"]
-    if "macro_auroc" in results:
-        ci = results.get("macro_auroc_ci")
-        ci_text = f"  [{ci[0]:.4f}, {ci[1]:.4f}]" if ci else ""
-        lines.append(f"{'macro AUROC':<24}{results['macro_auroc']:.4f}{ci_text}")
-        for name, value in results["per_class_auroc"].items():
-            lines.append(f"  {name:<22}{value:.4f}   n+={results['positives'][name]}")
-        if results["skipped_classes"]:
-            lines.append(f"skipped (no positive or no negative): {', '.join(results['skipped_classes'])}")
-    for direction in ("ecg_to_report", "report_to_ecg"):
-        if direction in results:
-            lines.append(f"{direction:<24}" + "  ".join(f"{k} {v:.4f}" for k, v in results[direction].items()))
-    return "\n".join(lines)
-
-
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m train.evaluate", description=__doc__.split("\n")[0])
-    parser.add_argument("task", choices=("zeroshot", "probe", "retrieval"))
-    parser.add_argument("--dataset", required=True, choices=DATASET_NAMES)
-    parser.add_argument("--root", required=True, help="dataset folder")
+    parser.add_argument("task", choices=("zeroshot", "probe", "retrieval", "grounding", "ptbxl"))
+    parser.add_argument("--dataset", default=None, choices=DATASET_NAMES, help="required except for grounding")
+    parser.add_argument("--root", default=None, help="dataset folder (grounding: labelled real records, optional)")
     parser.add_argument("--model", default=None, help="checkpoint folder (default: the embedded checkpoint)")
     parser.add_argument("--split", default="test")
     parser.add_argument("--out", default=None, help="JSON file for the results")
@@ -126,7 +95,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--fraction", type=float, default=1.0, help="probe: share of training labels used")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default=None)
-    return parser.parse_args(argv)
+    parser.add_argument("--exclude", action="append", default=[],
+                        help="records: leave out files matching this pattern (e.g. 'HR*'); repeatable")
+    parser.add_argument("--n", type=int, default=GROUNDING_RECORDS, help="grounding: simulated records per case")
+    parser.add_argument("--probe-sets", default="super,sub,form,rhythm",
+                        help="ptbxl: label sets to probe at 1/10/100 %% (comma-separated; empty = none)")
+    args = parser.parse_args(argv)
+    if args.task == "ptbxl" and args.root is None:
+        parser.error("ptbxl needs --root (the PTB-XL folder)")
+    if args.task not in ("grounding", "ptbxl") and (args.dataset is None or args.root is None):
+        parser.error(f"{args.task} needs --dataset and --root")
+    return args
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
@@ -134,13 +113,22 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     model = melp.load(args.model, device=args.device)
     preprocess_config = melp.PreprocessConfig(**model.config.preprocess)
-    if args.task == "probe":
+    if args.task == "ptbxl":
+        sets = tuple(name for name in args.probe_sets.split(",") if name)
+        results = run_ptbxl(model, args.root, sets, args.bootstrap, args.seed)
+        args.dataset, args.split = "ptbxl", "test (fold 10)"
+    elif args.task == "grounding":
+        seed = args.seed or GROUNDING_SEED
+        results = run_grounding(model, args.n, seed, args.root)
+        args.dataset, args.split = "simulated", f"seeds {seed}-{seed + args.n - 1}"
+    elif args.task == "probe":
         splits = {split: open_dataset(args.dataset, args.root, split, preprocess_config) for split in ("train", "val", "test")}
         results = run_probe(model, splits, args)
     else:
-        dataset = open_dataset(args.dataset, args.root, args.split, preprocess_config)
+        dataset = open_dataset(args.dataset, args.root, args.split, preprocess_config, tuple(args.exclude))
         results = (run_zeroshot if args.task == "zeroshot" else run_retrieval)(model, dataset, args)
     results = {"task": args.task, "dataset": args.dataset, "split": args.split, "model": args.model or "embedded",
+               **({"excluded": args.exclude} if args.exclude else {}),
                **results}
     sys.stdout.write(format_table(args.task, results) + "\n")
     if args.out:

@@ -26,7 +26,7 @@ import melp
 from melp.datasets.registry import open_dataset
 from melp.metrics import macro_auroc
 from train.data import sample_fraction
-from train.evaluate import encode_split, format_table
+from train.eval_common import encode_split, format_table
 from train.finetune import run_finetune
 
 log = logging.getLogger(__name__)
@@ -99,7 +99,7 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, list[str]]:
 
 
 def run_probe(args: argparse.Namespace) -> dict[str, Any]:
-    """Frozen features through the public API (``train.evaluate.encode_split``), then the probe."""
+    """Frozen features through the public API (``train.eval_common.encode_split``), then the probe."""
     model = melp.load(args.model)
     preprocess_config = melp.PreprocessConfig(**model.config.preprocess)
     splits = {split: open_dataset(args.dataset, args.root, split, preprocess_config) for split in ("train", "val", "test")}

@@ -1,0 +1,63 @@
+"""Report metrics (library BLEU/METEOR/ROUGE-L, statement F1, infarction claims) and the PTB-XL fold-10 suite."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from tests.dataset_fixtures import write_ptbxl
+from tests.test_datasets_ptbxl import LABEL_SPLITS, RECORDS
+from tests.tiny_melp import tiny_model
+from train import evaluate
+from train.eval_reports import StatementMatcher, infarction_claims, statement_f1, text_metrics
+
+PHRASES = {"SR": "sinus rhythm", "IRBBB": "incomplete right bundle branch block",
+           "CRBBB": "complete right bundle branch block", "RBBB": "right bundle branch block",
+           "IMI": "inferior myocardial infarction", "NORM": "normal ecg"}
+
+
+def test_matcher_takes_the_longest_phrase_and_ignores_case_and_hedges():
+    matcher = StatementMatcher(PHRASES)
+    assert matcher.find("Sinus rhythm. Incomplete right bundle branch block.") == {"SR", "IRBBB"}
+    assert matcher.find("sinus rhythm. probable inferior myocardial infarction.") == {"SR", "IMI"}
+    assert matcher.find("atrial fibrillation") == set()
+
+
+def test_identical_reports_score_perfectly_and_unrelated_ones_poorly():
+    refs = ["sinus rhythm. normal ecg.", "sinus rhythm. complete right bundle branch block."]
+    perfect = text_metrics(refs, refs)
+    assert perfect["bleu4"] == pytest.approx(1.0) and perfect["rouge_l"] == pytest.approx(1.0)
+    assert perfect["meteor"] > 0.95
+    unrelated = text_metrics(["atrial fibrillation with rapid response", "left axis deviation"], refs)
+    assert unrelated["rouge_l"] < 0.2 and unrelated["bleu4"] < 0.1
+
+
+def test_statement_f1_counts_record_statement_pairs():
+    matcher = StatementMatcher(PHRASES)
+    scores = statement_f1(["sinus rhythm. normal ecg.", "sinus rhythm."],
+                          ["sinus rhythm. normal ecg.", "sinus rhythm. inferior myocardial infarction."], matcher)
+    assert scores["statement_f1_micro"] == pytest.approx(2 * 3 / (3 + 4))
+
+
+def test_infarction_claims_are_counted_only_among_records_without_mi():
+    claims = infarction_claims(["old inferior infarct.", "normal ecg.", "anterior infarction."],
+                               np.array([False, False, True]))
+    assert claims["infarction_claimed_without_mi"] == pytest.approx(0.5) and claims["n_without_mi"] == 2
+    assert claims["infarction_claimed_with_mi"] == pytest.approx(1.0)
+
+
+@pytest.mark.slow
+def test_ptbxl_suite_reports_every_measure_on_fold_10(tmp_path):
+    (tmp_path / "ptbxl").mkdir()
+    root = write_ptbxl(tmp_path / "ptbxl", RECORDS, LABEL_SPLITS)
+    model_dir = tiny_model(heartbeat_pooling=True).save_pretrained(tmp_path / "model")
+    out = tmp_path / "fold10.json"
+    evaluate.main(["ptbxl", "--root", str(root), "--model", str(model_dir), "--bootstrap", "0",
+                   "--probe-sets", "", "--out", str(out)])
+    saved = json.loads(out.read_text())
+    assert saved["n_records"] == 3  # fold 10: records 4, 5 and 7
+    assert set(saved["zeroshot"]) == {"super", "sub", "form", "rhythm"}
+    assert saved["zeroshot"]["super"]["plain_names_used"]["CD"] == "conduction disturbance"
+    assert set(saved["reports"]) >= {"bleu4", "meteor", "rouge_l", "statement_f1_micro", "infarction_claimed_without_mi"}
+    assert 0.0 <= saved["retrieval"]["ecg_to_text"]["recall@1"] <= 1.0

@@ -1,0 +1,48 @@
+"""What every evaluation shares: reading and encoding a split through the public API, and the result table.
+
+``train.evaluate`` (the CLI) and ``train.probe`` both import from here, so neither imports the other.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from tqdm.auto import tqdm
+
+READ_CHUNK = 256  # records read and encoded at a time, so a split never sits in memory at once
+
+
+def require_source(dataset: Any) -> None:
+    if not hasattr(dataset, "read_record"):
+        raise ValueError(f"{getattr(dataset, 'store_dir', dataset)}: evaluation reads raw records through the "
+                         "public API; pass --root of the source dataset, not of an array store")
+
+
+def encode_split(model: Any, dataset: Any, indices: np.ndarray, method: str) -> np.ndarray:
+    """(N, D) ``model.<method>`` (encode_ecg or features) over ``indices``, read and encoded in chunks."""
+    require_source(dataset)
+    encode = getattr(model, method)
+    parts = []
+    for start in tqdm(range(0, len(indices), READ_CHUNK), desc=f"{method} {dataset.name}/{dataset.split}"):
+        records = [dataset.read_record(int(i)) for i in indices[start:start + READ_CHUNK]]
+        parts.append(encode(records))
+    return np.concatenate(parts) if parts else np.zeros((0, 0), np.float32)
+
+
+def format_table(task: str, results: dict[str, Any]) -> str:
+    """A plain-text table of the headline numbers (and per-class AUROC for classification tasks)."""
+    lines = [f"{task}: {results['dataset']} / {results['split']} ({results.get('n_records', '?')} records)"]
+    if "macro_auroc" in results:
+        ci = results.get("macro_auroc_ci")
+        ci_text = f"  [{ci[0]:.4f}, {ci[1]:.4f}]" if ci else ""
+        lines.append(f"{'macro AUROC':<24}{results['macro_auroc']:.4f}{ci_text}")
+        for name, value in results["per_class_auroc"].items():
+            lines.append(f"  {name:<22}{value:.4f}   n+={results['positives'][name]}")
+        if results["skipped_classes"]:
+            lines.append(f"skipped (no positive or no negative): {', '.join(results['skipped_classes'])}")
+    for direction in ("ecg_to_report", "report_to_ecg"):
+        if direction in results:
+            lines.append(f"{direction:<24}" + "  ".join(f"{k} {v:.4f}" for k, v in results[direction].items()))
+    for key, value in results.get("headline", {}).items():
+        lines.append(f"{key:<40}{value:.4f}" if isinstance(value, float) else f"{key:<40}{value}")
+    return "\n".join(lines)

@@ -1,0 +1,141 @@
+"""PTB-XL fold 10 measured once with the paper's protocol, through the public API.
+
+    python -m train.evaluate ptbxl --root PTBXL [--model PATH] [--probe-sets super] --out results/ptbxl-fold10.json
+
+- zero-shot (text-prompted) macro AUROC per label set (super, sub, form, rhythm; the MERL/MELP label
+  splits), with the shipped prompt sets (``melp/prompts/ptbxl-<set>.json``) and with plain names as a
+  user types them (PTB-XL's own English descriptions; five names for the superclasses);
+- linear probe at 1 %, 10 % and 100 % of folds 1-8, the probe chosen on fold 9 (``train.probe``);
+- ECG -> text retrieval recall@1/5/10 over fold 10's texts, identical texts counting as hits;
+- report generation against the statement text (``train.eval_reports``).
+Folds 1-8 and 9 are read only for the probe's training and selection; every figure is on fold 10.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from melp.datasets.ptbxl import LABEL_SETS, PtbxlReportsDataset
+from melp.datasets.ptbxl_text import SUBCLASS_TEXT
+from melp.generation import GenerationConfig
+from melp.metrics import macro_auroc, retrieval_recall
+from train import probe
+from train.eval_common import READ_CHUNK
+from train.eval_reports import StatementMatcher, infarction_claims, statement_f1, text_metrics
+from train.prompts import validation_prompts
+
+logger = logging.getLogger(__name__)
+
+PROBE_FRACTIONS = (0.01, 0.1, 1.0)
+SUPERCLASS_NAMES = {"NORM": "normal ecg", "MI": "myocardial infarction", "STTC": "st-t changes",
+                    "CD": "conduction disturbance", "HYP": "hypertrophy"}
+
+
+def plain_names(dataset: PtbxlReportsDataset) -> dict[str, dict[str, str]]:
+    """label set -> label -> the plain name a user would type: PTB-XL's English description of the code
+    (scp_statements.csv; a code missing there falls back to the shipped prompt set's first phrasing)."""
+    phrases = {code.strip("_"): phrase for code, (_, phrase) in dataset.phrases.items()}
+
+    def described(label_set: str) -> dict[str, str]:
+        shipped = validation_prompts(f"ptbxl-{label_set}", LABEL_SETS[label_set])
+        return {label: phrases.get(label, shipped[label][0]) for label in LABEL_SETS[label_set]}
+
+    return {"super": dict(SUPERCLASS_NAMES), "sub": {label: SUBCLASS_TEXT[label] for label in LABEL_SETS["sub"]},
+            "form": described("form"), "rhythm": described("rhythm")}
+
+
+def _set_columns(label_set: str, label_names: tuple[str, ...]) -> list[int]:
+    return [label_names.index(f"{label_set}:{label}") for label in LABEL_SETS[label_set]]
+
+
+def encode_all(model: Any, dataset: PtbxlReportsDataset, generate: bool = False) -> dict[str, Any]:
+    """Rhythm embeddings, probe features (and generated reports) of every record, read in chunks."""
+    rhythm, features, reports = [], [], []
+    config = GenerationConfig(max_new_tokens=model.decoder.context_length - 1)
+    for start in tqdm(range(0, len(dataset), READ_CHUNK), desc=f"encode ptbxl/{dataset.split}"):
+        records = [dataset.read_record(i) for i in range(start, min(start + READ_CHUNK, len(dataset)))]
+        rhythm.append(model.encode_ecg(records))
+        features.append(model.features(records))
+        if generate:
+            reports += model.generate_reports(records, config)
+    return {"rhythm": np.concatenate(rhythm), "features": np.concatenate(features), "generated": reports}
+
+
+def zero_shot_sets(model: Any, rhythm: np.ndarray, labels: np.ndarray, names: dict[str, dict[str, str]],
+                   label_names: tuple[str, ...], n_resamples: int) -> dict[str, Any]:
+    results = {}
+    for label_set in LABEL_SETS:
+        columns = _set_columns(label_set, label_names)
+        rows = labels[:, columns].any(axis=1)  # the records that carry a label of this set
+        set_labels = labels[rows][:, columns]
+        shipped = validation_prompts(f"ptbxl-{label_set}", LABEL_SETS[label_set])
+        entry = {"n_records": int(rows.sum())}
+        for kind, prompts in (("shipped_prompts", [shipped[label] for label in LABEL_SETS[label_set]]),
+                              ("plain_names", [names[label_set][label] for label in LABEL_SETS[label_set]])):
+            scores = rhythm[rows] @ model.class_embeddings(prompts).T  # (N, K)
+            entry[kind] = macro_auroc(set_labels, scores, LABEL_SETS[label_set], n_resamples=n_resamples).to_dict()
+        entry["plain_names_used"] = names[label_set]
+        results[label_set] = entry
+    return results
+
+
+def probes(features: dict[str, np.ndarray], labels: dict[str, np.ndarray], label_names: tuple[str, ...],
+           sets: tuple[str, ...], seed: int) -> dict[str, Any]:
+    results: dict[str, Any] = {}
+    for label_set in sets:
+        columns = _set_columns(label_set, label_names)
+        rows = {split: labels[split][:, columns].any(axis=1) for split in labels}
+        set_features = {split: features[split][rows[split]] for split in features}
+        set_labels = {split: labels[split][rows[split]][:, columns] for split in labels}
+        results[label_set] = {f"{fraction:g}": probe.probe_from_features(set_features, set_labels, LABEL_SETS[label_set],
+                                                                         fraction, seed)
+                              for fraction in PROBE_FRACTIONS}
+    return results
+
+
+def run_ptbxl(model: Any, root: str, probe_sets: tuple[str, ...], n_resamples: int, seed: int) -> dict[str, Any]:
+    preprocess = model.preprocess_config
+    test = PtbxlReportsDataset(root, "test", preprocess)
+    encoded = {"test": encode_all(model, test, generate=True)}
+    test_labels = test.label_matrix()
+    results: dict[str, Any] = {"n_records": len(test)}
+    results["zeroshot"] = zero_shot_sets(model, encoded["test"]["rhythm"], test_labels, plain_names(test),
+                                         test.label_names, n_resamples)
+    references = [test.report(i) for i in range(len(test))]
+    text_embeds = np.concatenate([model.encode_text(references[s:s + READ_CHUNK]) for s in range(0, len(references), READ_CHUNK)])
+    _, groups = np.unique(np.asarray(references), return_inverse=True)  # identical texts count as hits
+    results["retrieval"] = {"n_distinct_texts": int(groups.max() + 1),
+                            "ecg_to_text": retrieval_recall(encoded["test"]["rhythm"] @ text_embeds.T, groups=groups)}
+    generated = encoded["test"]["generated"]
+    matcher = StatementMatcher({code: phrase for code, (_, phrase) in test.phrases.items()})
+    has_mi = test_labels[:, test.label_names.index("super:MI")] > 0
+    results["reports"] = {**text_metrics(generated, references), **statement_f1(generated, references, matcher),
+                          **infarction_claims(generated, has_mi),
+                          "examples": [{"record_id": test.record_id(i), "reference": references[i], "generated": generated[i]}
+                                       for i in range(0, len(test), max(1, len(test) // 10))][:10]}
+    if probe_sets:
+        splits = {"train": PtbxlReportsDataset(root, "train", preprocess), "val": PtbxlReportsDataset(root, "val", preprocess)}
+        features = {split: encode_all(model, data)["features"] for split, data in splits.items()}
+        features["test"] = encoded["test"]["features"]
+        labels = {split: data.label_matrix() for split, data in splits.items()} | {"test": test_labels}
+        results["probe"] = probes(features, labels, test.label_names, probe_sets, seed)
+    results["headline"] = headline(results)
+    return results
+
+
+def headline(results: dict[str, Any]) -> dict[str, float]:
+    lines = {}
+    for label_set, entry in results["zeroshot"].items():
+        lines[f"zero-shot {label_set} (shipped / plain)"] = (f"{entry['shipped_prompts']['macro_auroc']:.3f} / "
+                                                             f"{entry['plain_names']['macro_auroc']:.3f}")
+    for label_set, by_fraction in results.get("probe", {}).items():
+        lines[f"probe {label_set} 1/10/100 %"] = " / ".join(f"{v['macro_auroc']:.3f}" for v in by_fraction.values())
+    recall = results["retrieval"]["ecg_to_text"]
+    lines["ECG->text R@1/5/10"] = " / ".join(f"{value:.3f}" for value in recall.values())
+    reports = results["reports"]
+    for key in ("statement_f1_micro", "rouge_l", "bleu4", "meteor", "infarction_claimed_without_mi"):
+        lines[key] = float(reports[key])
+    return lines
