@@ -28,7 +28,7 @@ from index.storage import ShardStore
 logger = logging.getLogger(__name__)
 
 ADD_WORK_SUFFIX = ".adding"
-DERIVED_COLUMNS = ("row_id", "report_group")  # recomputed by library_content
+DERIVED_COLUMNS = ("row_id", "report_group", "display_row")  # recomputed by library_content
 SEED_KEY_STRIDE = 1 << 32  # (seed, index) -> seed * stride + index; corpus indices stay below 2**32
 
 
@@ -42,7 +42,9 @@ def _existing(library: Library) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
         report_vectors = report_index.vectors()  # (R, D)
         groups = rows["report_group"].to_numpy()
         report_by_row[groups >= 0] = report_vectors[groups[groups >= 0]]
-    return rows.drop(columns=list(DERIVED_COLUMNS)), ecg_embeds, report_by_row
+    display_rows = rows["display_row"] if "display_row" in rows else pd.Series([-1] * len(rows))
+    rows["display_signal"] = [library.display_copy_bytes(int(row)) if row >= 0 else None for row in display_rows]
+    return rows.drop(columns=[c for c in DERIVED_COLUMNS if c in rows]), ecg_embeds, report_by_row
 
 
 def _already_present(old: pd.DataFrame, new: pd.DataFrame) -> np.ndarray:

@@ -3,7 +3,11 @@
 Files of a library:
     manifest.json      ``index.manifest.Manifest`` (written last, lists every other file with its size)
     metadata.parquet   one row per record: row_id, record_id, source_path, report, labels, age, sex, fs,
-                       synth_seed, synth_index, report_group (position in the report index, -1 if none)
+                       synth_seed, synth_index, origin (real / simulated / real (PTB-XL)), report_group
+                       (position in the report index, -1 if none), display_row (position in
+                       display_signals.xz, -1 if none)
+    display_signals.xz compact display copies of waveforms the library keeps (index.display_signals);
+                       absent when it keeps none
     ecg.faiss          ECG embeddings, id = row_id
     report.faiss       one embedding per distinct report text (absent when no record has a report)
     report_rows.npy    (R,) int64 row_id of the first record with each distinct report
@@ -17,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from index import display_signals
 from index.faiss_index import EXACT_MAX_VECTORS, build_index
 from index.manifest import MANIFEST_FILE, IndexEntry, Manifest, now_iso
 from melp.atomic import new_temp_folder, remove_stale_temporaries, replace_folder, write_bytes_atomic
@@ -27,6 +32,7 @@ METADATA_FILE = "metadata.parquet"
 ECG_INDEX_FILE = "ecg.faiss"
 REPORT_INDEX_FILE = "report.faiss"
 REPORT_ROWS_FILE = "report_rows.npy"
+DISPLAY_SIGNALS_FILE = "display_signals.xz"
 
 
 @dataclass(frozen=True)
@@ -37,6 +43,7 @@ class LibraryContent:
     ecg_embeds: np.ndarray  # (N, D) float32, unit length
     report_embeds: np.ndarray  # (R, D) float32, one per distinct report
     report_rows: np.ndarray  # (R,) int64 row of the first record with each report
+    display_copies: list[np.ndarray]  # (8, T) int16 display copies, in display_row order
 
 
 def library_content(rows: pd.DataFrame, ecg_embeds: np.ndarray, report_embeds_by_row: np.ndarray) -> LibraryContent:
@@ -52,7 +59,24 @@ def library_content(rows: pd.DataFrame, ecg_embeds: np.ndarray, report_embeds_by
     dim = report_embeds_by_row.shape[1]
     report_embeds = np.ascontiguousarray(report_embeds_by_row[first_rows], dtype=np.float32).reshape(-1, dim)
     ecg_embeds = np.ascontiguousarray(ecg_embeds, dtype=np.float32)  # (N, D)
-    return LibraryContent(rows, ecg_embeds, report_embeds, first_rows.astype(np.int64))
+    rows, copies = _take_display_copies(rows)
+    return LibraryContent(rows, ecg_embeds, report_embeds, first_rows.astype(np.int64), copies)
+
+
+def _take_display_copies(rows: pd.DataFrame) -> tuple[pd.DataFrame, list[np.ndarray]]:
+    """Move the rows' display-copy bytes into a list, leaving a display_row column (-1 where none)."""
+    column = rows.pop("display_signal") if "display_signal" in rows else pd.Series([None] * len(rows))
+    copies, positions = [], []
+    for blob in column:
+        if blob is None or (isinstance(blob, float) and np.isnan(blob)):
+            positions.append(-1)
+            continue
+        positions.append(len(copies))
+        copies.append(np.frombuffer(blob, dtype=np.int16).reshape(len(display_signals.STORED_LEADS), -1))
+    rows["display_row"] = np.asarray(positions, dtype=np.int64)
+    if "origin" not in rows:  # a library written before rows said where they came from
+        rows["origin"] = np.where(rows["synth_seed"].notna(), "simulated", "real")
+    return rows, copies
 
 
 def _index_entry(vectors: np.ndarray, folder: Path, file: str, exact_max: int) -> IndexEntry:
@@ -78,6 +102,8 @@ def write_library(
     if len(content.report_embeds):
         report_entry = _index_entry(content.report_embeds, tmp, REPORT_INDEX_FILE, exact_max)
         np.save(tmp / REPORT_ROWS_FILE, content.report_rows, allow_pickle=False)
+    if content.display_copies:
+        (tmp / DISPLAY_SIGNALS_FILE).write_bytes(display_signals.write(content.display_copies))
     content.rows.to_parquet(tmp / METADATA_FILE, index=False)
     manifest = Manifest(
         model_fingerprint=model_fingerprint,

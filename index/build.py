@@ -59,10 +59,12 @@ def build_library(
     on_shard_done: Callable[[int], None] | None = None,
     rank: int = 0,
     world: int = 1,
+    source_label: str | None = None,
 ) -> Manifest | None:
     """Embed every record of ``source`` with ``model`` and write the library to ``out``.
 
-    ``model_path`` is recorded in the manifest so ``Library.open`` can reload the same checkpoint.
+    ``model_path`` is recorded in the manifest so ``Library.open`` can reload the same checkpoint;
+    ``source_label`` (default ``source``) is how the manifest names the source (e.g. without a local path).
     Returns the manifest on rank 0 and None on the other ranks.
     """
     out = Path(out)
@@ -83,7 +85,7 @@ def build_library(
     _wait_for(lambda: all(store.is_done(s) for s in range(n_shards)), f"the other ranks' shards in {store.folder}")
     ecg_embeds, report_embeds, rows = read_all_shards(store, n_shards)
     content = library_content(rows, ecg_embeds, report_embeds)
-    manifest = write_library(out, content, plan["model_fingerprint"], model_path, source, exact_max)
+    manifest = write_library(out, content, plan["model_fingerprint"], model_path, source_label or source, exact_max)
     store.discard()
     return manifest
 
@@ -91,7 +93,8 @@ def build_library(
 def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m index.build", description=__doc__.split("\n\n")[0])
     parser.add_argument("--source", required=True,
-                        help="folder:DIR | challenge:ROOT | ptbxl:ROOT | mimic:ROOT | synth:DIR | simulated:SEED:N")
+                        help="folder:DIR | challenge:ROOT | ptbxl:ROOT | ptbxl-train:ROOT:N | mimic:ROOT | synth:DIR | "
+                             "simulated:SEED:N, several joined by ';'")
     parser.add_argument("--out", required=True, type=Path, help="library folder to write, e.g. indexes/<name>")
     parser.add_argument("--model", default=None, help="checkpoint folder (default: the embedded checkpoint)")
     parser.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE)

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
+from index import display_signals
 from index.sources import SourceEntry
 from index.storage import ShardStore
 from melp.record import EcgReadError, EcgRecord
@@ -21,7 +22,8 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_SHARD_SIZE = 1024  # records per resumable unit (a multiple of the batch size keeps batches aligned)
 DEFAULT_BATCH_SIZE = 32
-METADATA_COLUMNS = ("record_id", "source_path", "report", "labels", "age", "sex", "fs", "synth_seed", "synth_index")
+METADATA_COLUMNS = ("record_id", "source_path", "report", "labels", "age", "sex", "fs", "synth_seed", "synth_index",
+                    "origin", "display_signal")
 
 
 def shard_count(n_entries: int, shard_size: int) -> int:
@@ -67,6 +69,10 @@ def metadata_rows(records: list[EcgRecord], entries: list[SourceEntry]) -> pd.Da
             "fs": [record.fs for record in records],
             "synth_seed": pd.array([entry.synth_seed for entry in entries], dtype="Int64"),
             "synth_index": pd.array([entry.synth_index for entry in entries], dtype="Int64"),
+            "origin": [entry.origin for entry in entries],
+            # (8, T) int16 bytes of a display copy, moved into display_signals.xz when the library is written
+            "display_signal": [display_signals.encode(record).tobytes() if entry.keep_signal else None
+                               for record, entry in zip(records, entries)],
         },
         columns=list(METADATA_COLUMNS),
     )

@@ -20,7 +20,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from index.assemble import ECG_INDEX_FILE, METADATA_FILE, REPORT_INDEX_FILE, REPORT_ROWS_FILE
+from index import display_signals
+from index.assemble import DISPLAY_SIGNALS_FILE, ECG_INDEX_FILE, METADATA_FILE, REPORT_INDEX_FILE, REPORT_ROWS_FILE
 from index.faiss_index import IndexSlot, VectorIndex
 from index.manifest import Manifest, model_fingerprint
 from index.sources import simulate
@@ -79,6 +80,7 @@ class Library:
         self._lock = threading.Lock()
         self._rows: pd.DataFrame | None = None
         self._report_rows: np.ndarray | None = None
+        self._display: list[np.ndarray] | None = None
 
     @classmethod
     def open(cls, folder: str | Path, model: Any = None, force: bool = False) -> "Library":
@@ -166,11 +168,26 @@ class Library:
         return [replace(hit, metadata={**hit.metadata, "n_records_with_report": int(counts[group])})
                 for hit, group in zip(hits, groups[0][found])]
 
+    def display_copy_bytes(self, position: int) -> bytes:
+        """The raw (8, T) int16 bytes of one display copy (for rewriting the library with more rows)."""
+        return self._display_copy(position).tobytes()
+
+    def _display_copy(self, position: int) -> np.ndarray:
+        if self._display is None:
+            with self._lock:
+                if self._display is None:
+                    self._display = display_signals.read((self.folder / DISPLAY_SIGNALS_FILE).read_bytes())
+        return self._display[position]
+
     def record(self, row_id: int) -> EcgRecord:
-        """The row's ECG: read again from its source file, or regenerated from its synthetic seed."""
+        """The row's ECG: the library's own display copy, read again from its source file, or regenerated
+        from its synthetic seed."""
         row = self.row(row_id)
         path, seed, index = (row.metadata.get(key) for key in ("source_path", "synth_seed", "synth_index"))
-        if path and Path(path).exists():
+        display_row = row.metadata.get("display_row")
+        if display_row is not None and display_row >= 0:
+            record = display_signals.decode(self._display_copy(int(display_row)), row.record_id)
+        elif path and Path(path).exists():
             import melp
 
             record = melp.read_ecg(path)

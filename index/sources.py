@@ -4,10 +4,14 @@ Kinds:
     folder:DIR        every readable ECG file under DIR (``melp.read_ecg``; unreadable files are skipped)
     challenge:ROOT    every ``.hea`` under a PhysioNet/CinC challenge folder (labels from the headers)
     ptbxl:ROOT        every PTB-XL record (report, age, sex, scp codes from ptbxl_database.csv)
+    ptbxl-train:ROOT:N  N PTB-XL records of the training folds (1-8), evenly spaced, with their English
+                      text; the library keeps a compact display copy of each waveform (index.display_signals)
+                      so it can be shared without PTB-XL
     mimic:ROOT        every MIMIC-IV-ECG study kept by ``melp.datasets.MimicDataset``
     synth:DIR         a synthetic corpus written by ``melp.synth`` (MIMIC layout + synth_manifest.json),
                       whose records can be regenerated from (seed, index)
     simulated:SEED:N  N records simulated on the fly by ``melp.synth.simulate_record(SEED, i)``; no files
+Several specs joined by ";" are read in turn.
 Every ECG is read by ``melp.read_ecg`` (through the ``melp.datasets`` readers where one exists); metadata
 tables are read by those readers too, never parsed a second time here.
 """
@@ -20,6 +24,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
 
+import numpy as np
 import pandas as pd
 
 import melp
@@ -33,7 +38,8 @@ PTBXL_FILE_COLUMN = "filename_hr"  # 500 Hz records
 PTBXL_SEX = {0: "M", 1: "F"}  # ptbxl_database.csv codes sex as 0 = male, 1 = female
 SIMULATED_FS = 500  # simulate() regenerates at melp.synth's default rate and length
 SIMULATED_SECONDS = 10
-SOURCE_KINDS = ("folder", "challenge", "ptbxl", "mimic", "synth", "simulated")
+SOURCE_KINDS = ("folder", "challenge", "ptbxl", "ptbxl-train", "mimic", "synth", "simulated")
+REAL, SIMULATED, REAL_PTBXL = "real", "simulated", "real (PTB-XL)"  # the origin a library row reports
 
 
 @dataclass(frozen=True)
@@ -41,9 +47,11 @@ class SourceEntry:
     """One record of a source: how to load it, and where it can be found again later."""
 
     load: Callable[[], EcgRecord]
-    source_path: str | None  # file melp.read_ecg reads; None: simulated, or the record's own ``source``
+    source_path: str | None  # file melp.read_ecg reads; None: simulated, kept, or the record's own ``source``
     synth_seed: int | None = None
     synth_index: int | None = None
+    origin: str = REAL  # "real", "simulated" or "real (PTB-XL)": what the app says about the row
+    keep_signal: bool = False  # the library stores a display copy of the waveform (no path is kept)
 
 
 def _folder_files(root: Path) -> list[Path]:
@@ -97,6 +105,25 @@ def ptbxl_entries(root: Path) -> list[SourceEntry]:
     return entries
 
 
+def ptbxl_train_entries(root: Path, n_records: int) -> list[SourceEntry]:
+    """``n_records`` evenly spaced records of PTB-XL's training folds, with English text and label codes."""
+    from melp.datasets.ptbxl import PtbxlReportsDataset
+
+    dataset = PtbxlReportsDataset(root, "train", melp.PreprocessConfig(fs=100.0))
+    positions = np.unique(np.linspace(0, len(dataset) - 1, min(n_records, len(dataset))).round().astype(int))
+    names = dataset.label_names
+
+    def loader(position: int) -> Callable[[], EcgRecord]:
+        def load() -> EcgRecord:
+            record = dataset.read_record(position)
+            labels = tuple(dict.fromkeys(name.split(":", 1)[1] for name, on in zip(names, dataset.labels(position)) if on))
+            return replace(record, labels=labels, source=None)
+
+        return load
+
+    return [SourceEntry(loader(int(p)), None, origin=REAL_PTBXL, keep_signal=True) for p in positions]
+
+
 def _dataset_loader(dataset, position: int) -> Callable[[], EcgRecord]:
     names = dataset.label_names
 
@@ -147,11 +174,14 @@ def simulate(seed: int, index: int) -> EcgRecord:
 
 
 def simulated_entries(seed: int, n_records: int) -> list[SourceEntry]:
-    return [SourceEntry(lambda i=i: simulate(seed, i), None, seed, i) for i in range(n_records)]
+    return [SourceEntry(lambda i=i: simulate(seed, i), None, seed, i, origin=SIMULATED) for i in range(n_records)]
 
 
 def parse_source(spec: str) -> list[SourceEntry]:
-    """The entries of a ``--source`` spec, in a fixed order (the order rows get in the library)."""
+    """The entries of a ``--source`` spec (or of several joined by ";"), in a fixed order (the order
+    rows get in the library)."""
+    if ";" in spec:
+        return [entry for part in spec.split(";") if part.strip() for entry in parse_source(part.strip())]
     kind, _, location = spec.partition(":")
     if kind not in SOURCE_KINDS or not location:
         raise ValueError(f"--source {spec!r}: expected KIND:LOCATION with KIND one of {SOURCE_KINDS}, "
@@ -161,6 +191,14 @@ def parse_source(spec: str) -> list[SourceEntry]:
         if not (seed.isdigit() and count.isdigit()):
             raise ValueError(f"--source {spec!r}: expected simulated:SEED:N with two integers")
         return simulated_entries(int(seed), int(count))
+    if kind == "ptbxl-train":
+        folder, _, count = location.rpartition(":")
+        if not (folder and count.isdigit()):
+            raise ValueError(f"--source {spec!r}: expected ptbxl-train:ROOT:N with N an integer")
+        root = Path(folder).expanduser().resolve()
+        if not root.exists():
+            raise FileNotFoundError(f"--source {spec!r}: {root} does not exist; check the path")
+        return ptbxl_train_entries(root, int(count))
     root = Path(location).expanduser().resolve()  # rows keep absolute paths, valid from any working folder
     if not root.exists():
         raise FileNotFoundError(f"--source {spec!r}: {root} does not exist; check the path")
@@ -170,4 +208,5 @@ def parse_source(spec: str) -> list[SourceEntry]:
         return folder_entries(root, (".hea",))
     if kind == "ptbxl":
         return ptbxl_entries(root)
-    return mimic_entries(root, kind)
+    entries = mimic_entries(root, kind)
+    return [replace(entry, origin=SIMULATED) for entry in entries] if kind == "synth" else entries
