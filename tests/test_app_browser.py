@@ -81,3 +81,19 @@ def test_upload_analyse_score_and_open_neighbour_in_two_isolated_sessions(browse
     sync_api.expect(first.locator("#record-info")).to_contain_text("4000000", timeout=STEP_TIMEOUT_MS)
     assert "af01" not in first.locator("#record-info").inner_text()
     assert "lbbb02" in second.locator("#record-info").inner_text()
+
+
+HEATMAP_TRACES = "() => document.querySelector('#ecg-plot .js-plotly-plot').data.filter(t => t.type === 'heatmap').length"
+
+
+def test_choosing_a_sentence_highlights_its_heartbeats_on_the_trace(browser, app_url, records):
+    page = _open_and_analyse(browser, app_url, records["lbbb02"], "lbbb02")
+    page.locator("#report-text textarea").fill("Sinus rhythm. Premature ventricular complexes.")
+    page.locator("#heatmap-for-text").click()
+    sync_api.expect(page.locator("#sentence-choice")).to_contain_text("2. premature ventricular complexes.")
+    assert page.evaluate(HEATMAP_TRACES) == 0  # nothing shaded before a choice, no overlay switched on
+    page.locator("#sentence-choice label").nth(1).click()
+    page.wait_for_function(f"() => ({HEATMAP_TRACES})() > 0", timeout=STEP_TIMEOUT_MS)
+    heatmap_columns = page.evaluate("() => document.querySelector('#heatmap-plot .js-plotly-plot').layout.xaxis.ticktext")
+    assert heatmap_columns and all(label.isdigit() for label in heatmap_columns)  # heartbeats, numbered as on the strip
+    page.screenshot(path=str(SCREENSHOTS / "app-sentence-heartbeats.png"), full_page=True)

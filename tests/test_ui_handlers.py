@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 import wfdb
 
+import melp
 from melp.record import STANDARD_LEADS, EcgRecord
 from ui import analysis, handlers, overlays, uploads
 from ui.ecg_plot import R_PEAK_TRACE_NAME, RHYTHM_TRACE_NAME, ecg_figure
@@ -98,24 +99,28 @@ def test_query_shading_follows_the_chosen_query():
     beat_attention[1, 100:200] = 1.0
     shading = overlays.query_shading(beat_attention, 1, 10.0)
     assert shading.times[np.argmax(shading.weights)] == pytest.approx(1.5, abs=0.5)
-    with pytest.raises(ValueError, match="queries 1..4"):
+    with pytest.raises(ValueError, match="slots 1..4"):
         overlays.query_shading(beat_attention, 7, 10.0)
 
 
-def test_sentence_heartbeat_matrix_puts_weight_on_attended_beat():
-    beat_attention = np.full((2, 5000), 1e-6)
-    beat_attention[0, 1900:2100] = 1.0  # query 1 looks at 3.8-4.2 s
-    similarity = np.array([[1.0, -1.0], [-1.0, 1.0]])  # (S, Q)
-    r_peaks = np.array([500, 1500, 2000, 3000])  # beat 3 is at 4.0 s
-    matrix = overlays.sentence_heartbeat_matrix(similarity, beat_attention, r_peaks, FS, 10.0)
-    assert matrix.shape == (2, 4)
-    assert np.allclose(matrix.sum(axis=1), 1.0)
-    assert np.argmax(matrix[0]) == 2
+def test_heartbeat_shading_is_strongest_on_the_most_similar_heartbeat():
+    heartbeats = np.array([1000, 3000, 4000, 6000])  # at 500 Hz: 2, 6, 8 and 12 s of a 14 s window
+    shading = overlays.heartbeat_shading(heartbeats, np.array([0.1, 0.2, 0.9, 0.1]), FS, (0.0, 14.0), "pvc")
+    strongest = shading.times[shading.weights == shading.weights.max()]
+    assert strongest.min() >= 7.0 and strongest.max() < 10.0  # halfway to the neighbours of the beat at 8 s
+    assert shading.weights.min() == 0.0 and shading.label == "pvc"
 
 
-def test_heatmap_outlines_selected_sentence():
-    fig = heatmap_figure(["Sinus rhythm.", "Normal ECG."], np.eye(2), selected=1)
-    assert fig.data[0].z.shape == (2, 2)
+def test_heartbeats_take_their_number_on_the_rhythm_strip():
+    strip = np.array([100, 300, 500, 700])
+    assert overlays.strip_numbers(np.array([305, 498, 900]), strip, FS) == ["2", "3", "?"]
+
+
+def test_heatmap_columns_are_heartbeats_labelled_by_strip_number_and_coloured_by_cosine():
+    fig = heatmap_figure(["Sinus rhythm.", "Normal ECG."], np.array([[0.1, 0.2, 0.3], [0.3, 0.2, 0.1]]),
+                         ["2", "3", "4"], selected=1)
+    assert fig.data[0].z.shape == (2, 3) and list(fig.layout.xaxis.ticktext) == ["2", "3", "4"]
+    assert "cosine" in fig.data[0].colorbar.title.text
     assert len(fig.layout.shapes) == 1 and fig.layout.shapes[0].y0 == pytest.approx(0.5)
 
 
@@ -234,6 +239,9 @@ class _Explanation:
     r_peaks: np.ndarray
     fs: float
     text: str
+    heartbeats: np.ndarray
+    sentence_heartbeat_similarity: np.ndarray
+    heartbeat_method: str = "heartbeat embeddings"
 
 
 class _FakeModel:
@@ -251,8 +259,10 @@ class _FakeModel:
     def explain(self, record, text=None):
         sentences = [part.strip() + "." for part in (text or "Sinus rhythm.").split(".") if part.strip()]
         rng = np.random.default_rng(0)
+        heartbeats = melp.beats(record).r_peaks  # the heartbeats of the record, as the strip numbers them
         return _Explanation(rng.random((N_QUERIES, 2500)), rng.random(2500), sentences,
-                            rng.standard_normal((len(sentences), N_QUERIES)), np.array([100, 500]), 250.0, text)
+                            rng.standard_normal((len(sentences), N_QUERIES)), np.array([100, 500]), 250.0, text,
+                            heartbeats, rng.standard_normal((len(sentences), heartbeats.size)))
 
 
 @dataclass(frozen=True)
@@ -291,11 +301,13 @@ def test_report_handler_gives_heatmap_data_per_sentence_and_heartbeat():
     session = handlers.load_record(_record())[0]
     new_session, report, fig, data, chooser = analysis.generate_report(session, 2, 32, _FakeModel(), progress=lambda *a, **k: None)
     assert report == "Sinus rhythm. Normal ECG." and data["sentences"] == ["Sinus rhythm.", "Normal ECG."]
-    assert np.array(data["sentence_heartbeat"]).shape == (2, session.r_peaks.size)
+    assert np.array(data["sentence_heartbeat_similarity"]).shape == (2, session.r_peaks.size)
+    assert data["heartbeats"] == [str(number) for number in range(1, session.r_peaks.size + 1)]
     assert new_session.beat_attention.shape == (N_QUERIES, 2500) and new_session.window_seconds == pytest.approx(10.0)
     highlighted, _ = analysis.select_sentence(new_session, chooser["choices"][1])
     assert highlighted.highlight.label == "sentence 2"
-    assert any(trace.type == "heatmap" for trace in handlers.figure_for(highlighted, [handlers.OVERLAY_HIGHLIGHT]).data)
+    # choosing a sentence is enough: its heartbeats are shaded with no overlay switched on
+    assert any(trace.type == "heatmap" for trace in handlers.figure_for(highlighted, []).data)
 
 
 def test_model_handlers_explain_that_no_model_is_loaded():
@@ -328,7 +340,7 @@ def test_about_names_the_input_amplitude_in_words(normalisation, words):
 
     config = SimpleNamespace(
         ecg=SimpleNamespace(layers=4, width=256), ecg_tokens=62, text=SimpleNamespace(model_path=None),
-        pooler=SimpleNamespace(n_beat_queries=10, n_caption_queries=32, embed_dim=256),
+        pooler=SimpleNamespace(n_beat_queries=10, n_caption_queries=32, embed_dim=256, heartbeat_pooling=True),
         decoder=SimpleNamespace(layers=2, width=128, max_length=96),
         preprocess={"seconds": 10.0, "fs": 100.0, "filter": "bandpass", "normalisation": normalisation,
                     "lead_order": "mimic"})

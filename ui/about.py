@@ -43,8 +43,9 @@ def _model_card(model: Any, source: str) -> list[str]:
         f"- **Checkpoint:** `{source}`",
         f"- **ECG encoder:** {ecg.layers} layers, width {ecg.width}, {config.ecg_tokens} time tokens per "
         f"{pre['seconds']:g} s at {pre['fs']:g} Hz",
-        f"- **Poolers:** {pooler.n_beat_queries} beat queries, {pooler.n_caption_queries} caption queries, "
-        f"embedding width {pooler.embed_dim}",
+        f"- **Poolers:** {pooler.n_beat_queries} learned attention slots (the paper's 'beat queries'), "
+        f"{pooler.n_caption_queries} caption queries, embedding width {pooler.embed_dim}"
+        + ("; one embedding per detected heartbeat" if pooler.heartbeat_pooling else ""),
         f"- **Text tower:** {config.text.model_path or 'all-MiniLM-L6-v2 (installed package)'}",
         f"- **Report decoder:** {decoder.layers} layers, width {decoder.width}, context {decoder.max_length} tokens",
         f"- **Preprocessing:** {pre['filter']} filter, {_AMPLITUDE.get(pre['normalisation'], pre['normalisation'])}, "

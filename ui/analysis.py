@@ -1,4 +1,4 @@
-"""Model handlers: explain, zero-shot scores, report and its sentence x beat heatmap, highlights.
+"""Model handlers: explain, zero-shot scores, report and its sentence x heartbeat heatmap, highlights.
 
 The model arrives as an argument (app.py binds the one loaded at startup); only its public methods
 are called (zero_shot, generate_report, explain, contrastive_logit_scale), so nothing here imports torch.
@@ -72,12 +72,13 @@ def gather_prompts(custom_text: str | None, preset: str | None, presets: dict[st
 
 
 def explain_session(session: Session, model: Any, text: str | None) -> tuple[Session, Any]:
-    """Session with the attention maps of a fresh model.explain(record, text)."""
+    """Session with the attention maps and heartbeats of a fresh model.explain(record, text)."""
     explanation = model.explain(session.record, text=text)
     window_seconds = explanation.beat_attention.shape[1] / float(explanation.fs)
     return replace(session, beat_attention=np.asarray(explanation.beat_attention),
                    caption_attention=np.asarray(explanation.caption_attention),
-                   window_seconds=window_seconds), explanation
+                   window_seconds=window_seconds, heartbeats=np.asarray(explanation.heartbeats),
+                   heartbeat_method=explanation.heartbeat_method), explanation
 
 
 def score_prompts(session: Session | None, custom_text: str, preset: str, model: Any | None,
@@ -92,15 +93,26 @@ def score_prompts(session: Session | None, custom_text: str, preset: str, model:
     return scores_figure(ranked), ranked.rows(), chooser
 
 
-def _report_outputs(session: Session, explanation: Any, selected: int | None = None):
+def _beat_labels(session: Session) -> list[str]:
+    return overlays.strip_numbers(session.heartbeats, session.r_peaks, session.record.fs)
+
+
+def _heatmap(session: Session, selected: int | None = None):
+    labels = _beat_labels(session)
+    figure = heatmap_figure(list(session.sentences), session.heartbeat_similarity, labels, selected)
+    data = heatmap_data(list(session.sentences), session.heartbeat_similarity, labels,
+                        session.heartbeats / session.record.fs, session.heartbeat_method)
+    return figure, data
+
+
+def _report_outputs(session: Session, explanation: Any):
     sentences = list(explanation.sentences)
-    similarity = np.asarray(explanation.sentence_beat_similarity)  # (S, Q)
-    matrix = overlays.sentence_heartbeat_matrix(similarity, session.beat_attention, session.r_peaks,
-                                                session.record.fs, session.window_seconds)  # (S, K)
-    new_session = replace(session, report=explanation.text, sentences=tuple(sentences), sentence_similarity=similarity)
+    new_session = replace(session, report=explanation.text, sentences=tuple(sentences), highlight=None,
+                          heartbeat_similarity=np.asarray(explanation.sentence_heartbeat_similarity))
     labels = [f"{index + 1}. {sentence}" for index, sentence in enumerate(sentences)]
     chooser = gr.update(choices=labels, value=None)
-    return new_session, heatmap_figure(sentences, matrix, selected), heatmap_data(sentences, matrix, similarity), chooser
+    figure, data = _heatmap(new_session)
+    return new_session, figure, data, chooser
 
 
 def generate_report(session: Session | None, num_beams: float, max_new_tokens: float, model: Any | None,
@@ -124,28 +136,30 @@ def heatmap_for_text(session: Session | None, text: str, model: Any | None):
     return _report_outputs(session, explanation)
 
 
+def _highlight(session: Session, label: str, similarity: np.ndarray) -> Highlight:
+    return Highlight(label=label, heartbeats=np.asarray(session.heartbeats), similarity=np.asarray(similarity))
+
+
 def select_sentence(session: Session | None, choice: str | None):
-    """(session with the sentence highlighted, heatmap figure with its row outlined)."""
+    """(session with the sentence's heartbeats highlighted on the trace, heatmap with its row outlined)."""
     session = require_session(session)
-    if not choice or session.sentence_similarity is None:
+    if not choice or session.heartbeat_similarity is None:
         return replace(session, highlight=None), gr.update()
     index = int(choice.split(".", 1)[0]) - 1
     if not 0 <= index < len(session.sentences):
         raise gr.Error(f"Sentence {index + 1} does not exist; the report has {len(session.sentences)}.")
-    highlight = Highlight(label=f"sentence {index + 1}", similarity=session.sentence_similarity[index])
-    matrix = overlays.sentence_heartbeat_matrix(session.sentence_similarity, session.beat_attention, session.r_peaks,
-                                                session.record.fs, session.window_seconds)
-    return replace(session, highlight=highlight), heatmap_figure(list(session.sentences), matrix, index)
+    highlight = _highlight(session, f"sentence {index + 1}", session.heartbeat_similarity[index])
+    return replace(session, highlight=highlight), _heatmap(session, index)[0]
 
 
 def select_prompt(session: Session | None, prompt: str | None, model: Any | None) -> Session:
-    """Session with the beats that support one scored prompt highlighted."""
+    """Session with the heartbeats a scored prompt is about highlighted (mean over the prompt's sentences)."""
     session = require_session(session)
     if not prompt:
         return replace(session, highlight=None)
-    session, explanation = explain_session(session, require_model(model), prompt)
-    similarity = np.asarray(explanation.sentence_beat_similarity).mean(axis=0)  # (Q,) over the prompt's sentences
-    return replace(session, highlight=Highlight(label=prompt, similarity=similarity))
+    explained, explanation = explain_session(session, require_model(model), prompt)
+    similarity = np.asarray(explanation.sentence_heartbeat_similarity).mean(axis=0)  # (K,)
+    return replace(session, heartbeats=explained.heartbeats, highlight=_highlight(explained, prompt, similarity))
 
 
 def explain_current(session: Session | None, model: Any | None):

@@ -25,10 +25,9 @@ from ui.session import Session
 
 logger = logging.getLogger(__name__)
 
-OVERLAY_QUERY = "Beat-query attention"
+OVERLAY_QUERY = "Attention of one learned slot"
 OVERLAY_CAPTION = "Caption attention strip"
-OVERLAY_HIGHLIGHT = "Selected sentence / prompt"
-OVERLAY_CHOICES = (OVERLAY_QUERY, OVERLAY_CAPTION, OVERLAY_HIGHLIGHT)
+OVERLAY_CHOICES = (OVERLAY_QUERY, OVERLAY_CAPTION)
 DEFAULT_FS_HINT = 500.0  # for .npy/.npz/.csv files that carry no sampling rate
 NO_LIBRARY = "No library loaded: start the app with --library DIR (see index/) to browse similar ECGs."
 READER_LOGGERS = ("melp.data",)  # their INFO/WARNING lines during a read become "reader notes"
@@ -82,11 +81,12 @@ def record_panel(session: Session) -> str:
 
 
 def figure_for(session: Session, overlays_on: list[str] | tuple[str, ...] = (), query: int = 1) -> go.Figure:
-    """The 12-lead figure with the overlays switched on (query is 1-based, as shown in the UI)."""
+    """The 12-lead figure: a chosen sentence's or prompt's heartbeats shaded green whenever one is chosen,
+    and the overlays switched on (query is 1-based, as shown in the UI)."""
     shading = heat_strip = None
-    if OVERLAY_HIGHLIGHT in overlays_on and session.highlight is not None and session.beat_attention is not None:
-        shading = overlays.highlight_shading(session.highlight.similarity, session.beat_attention,
-                                             session.window_seconds, session.highlight.label)
+    if session.highlight is not None and session.highlight.heartbeats.size:
+        shading = overlays.heartbeat_shading(session.highlight.heartbeats, session.highlight.similarity,
+                                             session.record.fs, (0.0, session.window_seconds), session.highlight.label)
     elif OVERLAY_QUERY in overlays_on and session.beat_attention is not None:
         query_index = int(np.clip(int(query) - 1, 0, session.beat_attention.shape[0] - 1))
         shading = overlays.query_shading(session.beat_attention, query_index, session.window_seconds)

@@ -84,7 +84,7 @@ def _scores_panel(presets: list[str]) -> dict:
             preset = gr.Dropdown([CUSTOM_PRESET, *presets], value=CUSTOM_PRESET, label="Add a preset label set")
             score_button = gr.Button("Score", variant="primary", elem_id="score")
         scores_plot = gr.Plot(label="Scores", elem_id="scores-plot")
-        prompt_choice = gr.Radio([], label="Show the beats that support a prompt", elem_id="prompt-choice")
+        prompt_choice = gr.Radio([], label="Show the heartbeats a prompt is about", elem_id="prompt-choice")
         scores_table = gr.Dataframe(headers=SCORE_HEADERS, label="Scores table", interactive=False, elem_id="scores-table")
     return dict(prompts=prompts, preset=preset, score_button=score_button, scores_plot=scores_plot,
                 scores_table=scores_table, prompt_choice=prompt_choice)
@@ -102,7 +102,7 @@ def _report_panel() -> dict:
         report_text = gr.Textbox(lines=4, label="Report (edit it, then 'Heatmap for this text')", elem_id="report-text")
         heatmap_button = gr.Button("Heatmap for this text", elem_id="heatmap-for-text")
         heatmap_plot = gr.Plot(label="Sentence x heartbeat", elem_id="heatmap-plot")
-        sentence_choice = gr.Radio([], label="Highlight a sentence's beats on the trace", elem_id="sentence-choice")
+        sentence_choice = gr.Radio([], label="Highlight a sentence's heartbeats on the trace", elem_id="sentence-choice")
         with gr.Accordion("Heatmap data (JSON)", open=False):
             heatmap_json = gr.JSON()
     return dict(beams=beams, max_tokens=max_tokens, report_button=report_button, explain_button=explain_button,
@@ -145,7 +145,7 @@ def build_layout(banner: str, example_labels: list[str], gallery: str, presets: 
             ecg_plot = gr.Plot(label="12-lead ECG", elem_id="ecg-plot")
             with gr.Row():
                 overlays = gr.CheckboxGroup(list(OVERLAY_CHOICES), value=[], label="Overlays", elem_id="overlays")
-                query = gr.Slider(1, max(n_queries, 2), value=1, step=1, label="Beat query shown by the attention overlay")
+                query = gr.Slider(1, max(n_queries, 2), value=1, step=1, label="Learned attention slot shown")
                 analyse_button = gr.Button("Analyse", variant="primary", elem_id="analyse")
     # Result panels stay visible side by side: plotly cannot size a figure that arrives in a hidden tab.
     with gr.Row(equal_height=False):

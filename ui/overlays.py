@@ -1,4 +1,4 @@
-"""Explanation arrays -> what is drawn over the trace: shading, heat strips, sentence x heartbeat weights."""
+"""Explanation arrays -> what is drawn over the trace: shading, heat strips, heartbeat numbers."""
 from __future__ import annotations
 
 import numpy as np
@@ -6,9 +6,8 @@ import numpy as np
 from ui.ecg_plot import HeatStrip, Shading
 
 MAX_OVERLAY_POINTS = 500  # attention is averaged down to at most this many bins before plotting
-QUERY_RGB = (30, 100, 220)  # beat-query attention: blue
+QUERY_RGB = (30, 100, 220)  # attention of one learned slot: blue
 HIGHLIGHT_RGB = (20, 160, 60)  # selected sentence or prompt: green
-SOFTMAX_SHARPNESS = 10.0  # sentence -> beat-query weights: softmax(similarity * this), like the beat loss
 
 
 def _bin_mean(values: np.ndarray, n_bins: int) -> np.ndarray:
@@ -33,12 +32,12 @@ def _to_overlay(weights: np.ndarray, window_seconds: float) -> tuple[np.ndarray,
 
 
 def query_shading(beat_attention: np.ndarray, query: int, window_seconds: float) -> Shading:
-    """One beat query's attention over time (beat_attention: (Q, T)) as blue shading."""
+    """Where one of the model's learned attention slots looked (beat_attention: (Q, T)), as blue shading."""
     n_queries = beat_attention.shape[0]
     if not 0 <= query < n_queries:
-        raise ValueError(f"beat query {query + 1} does not exist; the model has queries 1..{n_queries}")
+        raise ValueError(f"attention slot {query + 1} does not exist; the model has slots 1..{n_queries}")
     times, weights = _to_overlay(beat_attention[query], window_seconds)
-    return Shading(times=times, weights=weights, rgb=QUERY_RGB, label=f"beat query {query + 1}")
+    return Shading(times=times, weights=weights, rgb=QUERY_RGB, label=f"attention slot {query + 1}")
 
 
 def caption_strip(caption_attention: np.ndarray, window_seconds: float) -> HeatStrip:
@@ -47,45 +46,38 @@ def caption_strip(caption_attention: np.ndarray, window_seconds: float) -> HeatS
     return HeatStrip(times=times, weights=weights, label="caption attention")
 
 
-def sentence_time_weights(similarity_row: np.ndarray, beat_attention: np.ndarray) -> np.ndarray:
-    """Where in time a sentence looks: softmax over its beat-query similarities (Q,) times (Q, T) -> (T,)."""
-    logits = SOFTMAX_SHARPNESS * np.asarray(similarity_row, dtype=np.float64)
-    query_weights = np.exp(logits - logits.max())
-    query_weights /= query_weights.sum()
-    return query_weights @ np.asarray(beat_attention, dtype=np.float64)
+def strip_numbers(heartbeats: np.ndarray, r_peaks: np.ndarray, fs: float, tolerance_s: float = 0.1) -> list[str]:
+    """The rhythm-strip number of each scored heartbeat (matching R peaks within ``tolerance_s``), else "?"."""
+    numbers = []
+    for sample in np.asarray(heartbeats, dtype=np.int64):
+        if r_peaks.size:
+            nearest = int(np.argmin(np.abs(r_peaks - sample)))
+            if abs(int(r_peaks[nearest]) - int(sample)) <= tolerance_s * fs:
+                numbers.append(str(nearest + 1))
+                continue
+        numbers.append("?")
+    return numbers
 
 
-def highlight_shading(similarity_row: np.ndarray, beat_attention: np.ndarray, window_seconds: float, label: str) -> Shading:
-    """The beats that support one sentence or prompt, as green shading."""
-    times, weights = _to_overlay(sentence_time_weights(similarity_row, beat_attention), window_seconds)
-    return Shading(times=times, weights=weights, rgb=HIGHLIGHT_RGB, label=label)
-
-
-def heartbeat_windows(r_peaks: np.ndarray, fs: float, window_seconds: float) -> np.ndarray:
-    """(K, 2) start/end seconds of each heartbeat: halfway to the neighbouring R peaks."""
-    peak_times = np.asarray(r_peaks, dtype=np.float64) / fs
-    peak_times = peak_times[peak_times < window_seconds]
+def heartbeat_bounds(heartbeats: np.ndarray, fs: float, window: tuple[float, float]) -> np.ndarray:
+    """(K, 2) start/end seconds of each heartbeat: halfway to the neighbouring R peaks, inside ``window``."""
+    peak_times = np.asarray(heartbeats, dtype=np.float64) / fs
     if peak_times.size == 0:
         return np.zeros((0, 2))
-    bounds = np.concatenate([[0.0], (peak_times[1:] + peak_times[:-1]) / 2, [window_seconds]])
+    bounds = np.concatenate([[window[0]], (peak_times[1:] + peak_times[:-1]) / 2, [window[1]]])
     return np.stack([bounds[:-1], bounds[1:]], axis=1)
 
 
-def sentence_heartbeat_matrix(
-    similarity: np.ndarray,  # (S, Q) sentence x beat-query similarity
-    beat_attention: np.ndarray,  # (Q, T)
-    r_peaks: np.ndarray,  # (K,) samples at fs
-    fs: float,
-    window_seconds: float,
-) -> np.ndarray:
-    """(S, K) share of each sentence's time weights that falls in each numbered heartbeat."""
-    beats = heartbeat_windows(r_peaks, fs, window_seconds)
-    times = attention_times(beat_attention.shape[1], window_seconds)
-    matrix = np.zeros((similarity.shape[0], beats.shape[0]))
-    for sentence, row in enumerate(similarity):
-        weights = sentence_time_weights(row, beat_attention)  # (T,)
-        for beat, (start, end) in enumerate(beats):
-            matrix[sentence, beat] = weights[(times >= start) & (times < end)].sum()
-        total = matrix[sentence].sum()
-        matrix[sentence] = matrix[sentence] / total if total > 0 else matrix[sentence]
-    return matrix
+def heartbeat_shading(highlight_heartbeats: np.ndarray, similarity: np.ndarray, fs: float,
+                      window: tuple[float, float], label: str) -> Shading:
+    """A sentence's or prompt's heartbeats as green shading: each heartbeat's band as strong as its
+    similarity, scaled from the record's least (clear) to its most similar heartbeat (strongest)."""
+    values = np.asarray(similarity, dtype=np.float64)
+    spread = values.max() - values.min() if values.size else 0.0
+    scaled = (values - values.min()) / spread if spread > 0 else np.full(values.shape, 0.5)
+    bounds = heartbeat_bounds(highlight_heartbeats, fs, window)
+    times = np.linspace(window[0], window[1], MAX_OVERLAY_POINTS, endpoint=False)
+    weights = np.zeros_like(times)
+    for (start, end), weight in zip(bounds, scaled):
+        weights[(times >= start) & (times < end)] = weight
+    return Shading(times=times, weights=weights, rgb=HIGHLIGHT_RGB, label=label)
