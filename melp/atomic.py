@@ -110,6 +110,16 @@ def replace_folder(tmp: Path, target: Path, *, durable: bool = False) -> None:
         shutil.rmtree(backup)
 
 
+def remove_stale_file_temporaries(path: Path) -> None:
+    """Delete the hidden temporaries (``.<name>.tmp-*``) that killed ``replacing`` writes left beside ``path``.
+
+    Only for files with a single writer (a training checkpoint): another writer's temporary would go too.
+    """
+    for stale in Path(path).parent.glob(f".{Path(path).name}{TEMP_MARKER}*"):
+        logger.info("removing %s left by an interrupted write", stale.name)
+        stale.unlink(missing_ok=True)
+
+
 def remove_stale_temporaries(target: Path) -> None:
     """Delete temporary folders that crashed writes left next to ``target``."""
     for stale in target.parent.glob(f"{target.name}{TEMP_MARKER}*"):

@@ -35,3 +35,17 @@ def test_a_new_file_appears_only_when_the_block_ends(tmp_path):
         tmp.write_bytes(b"data")
         assert not path.exists()
     assert path.read_bytes() == b"data"
+
+
+def test_the_next_checkpoint_save_or_load_removes_temporaries_of_killed_saves(tmp_path):
+    from train.checkpointing import load_checkpoint, save_checkpoint
+
+    path = tmp_path / "checkpoint.pt"
+    leftovers = [tmp_path / ".checkpoint.pt.tmp-dead0001", tmp_path / ".checkpoint.pt.tmp-dead0002"]
+    for leftover in leftovers:
+        leftover.write_bytes(b"partial")
+    save_checkpoint(path, {"step": 1}, step=1)
+    assert not any(leftover.exists() for leftover in leftovers)
+    leftovers[0].write_bytes(b"partial")
+    assert load_checkpoint(path)["step"] == 1 and not leftovers[0].exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["checkpoint.pt"]

@@ -64,14 +64,16 @@ def test_short_reports_are_dropped(tmp_path):
     assert str(studies[0]["study_id"]) not in {dataset.record_id(i) for i in range(len(dataset))}
 
 
-def test_nan_signal_is_rejected_when_read(tmp_path):
-    studies = _studies(n_subjects=2, per_subject=1)
-    studies[1]["signal"][3, 50:60] = np.nan
+def test_unusable_signal_is_rejected_and_a_short_gap_repaired_when_read(tmp_path):
+    studies = _studies(n_subjects=3, per_subject=1)
+    studies[1]["signal"][:, :] = np.nan  # nothing finite: dropped
+    studies[2]["signal"][3, 50:60] = np.nan  # a 0.1 s gap in one lead: interpolated by the reader
     write_mimic(tmp_path, studies)
     dataset = MimicDataset(tmp_path, "all", SMALL)
     dataset[0]
     with pytest.raises(RecordRejected):
         dataset[1]
+    assert np.isfinite(dataset[2]["signal"]).all() and dataset[2]["lead_mask"].all()
 
 
 def test_sample_has_contract_shapes_and_normalised_report(tmp_path):

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from melp.atomic import replacing
+from melp.atomic import remove_stale_file_temporaries, replacing
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +62,7 @@ def save_checkpoint(path: str | Path, state: dict[str, Any], step: int) -> None:
     """Write ``state`` to ``path`` atomically: a temporary file in the same folder, then a rename."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_file_temporaries(path)  # a save killed mid-write left one (rank 0 is the only writer)
     with replacing(path) as tmp:
         torch.save({"format_version": FORMAT_VERSION, **state}, tmp)
     log.info("saved checkpoint %s at step %d", path, step)
@@ -70,6 +71,7 @@ def save_checkpoint(path: str | Path, state: dict[str, Any], step: int) -> None:
 def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
     """Read a checkpoint written by :func:`save_checkpoint` (never unpickles arbitrary objects)."""
     path = Path(path)
+    remove_stale_file_temporaries(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no checkpoint file; expected one written by "
                                 "train.checkpointing.save_checkpoint (set --resume=false to start fresh)")

@@ -67,18 +67,19 @@ def _map_names(names: tuple[str, ...], source: Path) -> dict[str, int]:
 
 
 def to_standard_leads(
-    signal: np.ndarray, names: tuple[str, ...], source: Path | str
+    signal: np.ndarray, names: tuple[str, ...], source: Path | str, present: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
     """Reorder ``signal`` (C, T) to STANDARD_LEADS.
 
-    Returns (signal (12, T) float32, lead_mask (12,) bool, derived lead names). Limb leads missing
-    from the file are derived when I and II are present; other missing leads are zero rows with
-    ``lead_mask`` False, with a warning.
+    Returns (signal (12, T) float32, lead_mask (12,) bool, derived lead names). Rows False in
+    ``present`` (C,) count as not recorded. Limb leads missing from the file are derived when I and II
+    are present; other missing leads are zero rows with ``lead_mask`` False, with a warning.
     """
     source = Path(source)
-    if tuple(names) == STANDARD_LEADS:  # the common case: nothing to move
+    present = np.ones(len(names), dtype=bool) if present is None else np.asarray(present, dtype=bool)
+    if tuple(names) == STANDARD_LEADS and present.all():  # the common case: nothing to move
         return np.asarray(signal, dtype=np.float32), np.ones(len(STANDARD_LEADS), dtype=bool), ()
-    rows = _map_names(tuple(names), source)
+    rows = {name: row for name, row in _map_names(tuple(names), source).items() if present[row]}
     standard = np.zeros((len(STANDARD_LEADS), signal.shape[1]), dtype=np.float32)  # (12, T)
     lead_mask = np.zeros(len(STANDARD_LEADS), dtype=bool)
     for canonical, row in rows.items():
@@ -96,8 +97,8 @@ def to_standard_leads(
     missing = [name for name, real in zip(STANDARD_LEADS, lead_mask) if not real]
     if missing:
         message = (
-            f"{source}: lead(s) {missing} not in the file (found {list(names)}); they are zero-filled "
-            "and False in lead_mask"
+            f"{source}: lead(s) {missing} not recorded (the file has {list(names)}; a flat lead or one with a "
+            "long gap counts as not recorded); they are zero-filled and False in lead_mask"
         )
         logger.warning(message)
         warnings.warn(message, EcgReadWarning, stacklevel=3)

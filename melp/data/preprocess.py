@@ -111,7 +111,10 @@ def _nan_runs(row: np.ndarray) -> list[tuple[int, int]]:
 
 
 def fill_nan_gaps(signal: np.ndarray, lead_mask: np.ndarray, leads: Sequence[str], fs: float, max_gap_s: float):
-    """Interpolate short NaN runs, zero and mask leads with longer ones; returns (signal, mask, steps)."""
+    """Interpolate short NaN runs, zero and mask leads with longer ones; returns (signal, mask, steps).
+
+    The one gap rule: ``read_ecg`` repairs non-finite samples with it, ``preprocess`` any left in a
+    record built in code."""
     signal, lead_mask, steps = signal.copy(), lead_mask.copy(), []
     samples = np.arange(signal.shape[1])
     for row in np.flatnonzero(np.isnan(signal).any(axis=1)):
@@ -192,7 +195,8 @@ def preprocess(record: EcgRecord, config: PreprocessConfig | None = None, **over
     config = replace(config or PreprocessConfig(), **overrides)
     signal, lead_mask = _standard_rows(record)  # (12, T) float32, (12,)
     steps: list[str] = []
-    if np.isnan(signal).any():
+    if not np.isfinite(signal).all():  # infinite samples are gaps too (read_ecg repairs them already)
+        signal[~np.isfinite(signal)] = np.nan
         signal, lead_mask, gap_steps = fill_nan_gaps(signal, lead_mask, STANDARD_LEADS, record.fs, config.max_nan_gap_seconds)
         steps += gap_steps
     steps += [f"lead {name} missing (zero-filled)" for name, real in zip(STANDARD_LEADS, lead_mask) if not real]

@@ -5,10 +5,10 @@ from pathlib import Path
 
 import numpy as np
 import scipy.io
-import wfdb
+from scipy.io.matlab import MatReadError
 
 from melp.data.raw import RawEcg, check_duration, check_file_size
-from melp.data.readers_wfdb import SEX_SPELLINGS, _parse_age, parse_comments
+from melp.data.readers_wfdb import SEX_SPELLINGS, HeaderSummary, _parse_age, parse_comments, summarise_header
 from melp.record import STANDARD_LEADS, EcgReadError
 
 CHALLENGE_VARIABLE = "val"  # (C, T) digital values in the challenge .mat files
@@ -20,26 +20,25 @@ CPSC2018_UNITS = "mV"
 def _load_mat(mat_path: Path, variable: str) -> dict:
     try:
         return scipy.io.loadmat(str(mat_path), variable_names=[variable])
-    except (ValueError, OSError, TypeError, NotImplementedError) as exc:
+    except (ValueError, OSError, TypeError, NotImplementedError, MatReadError) as exc:
         raise EcgReadError(
             f"{mat_path}: not a readable MATLAB file ({type(exc).__name__}: {exc}), expected a .mat holding "
             f"'{variable}'; re-export it (MATLAB v4-v7.2 format, not v7.3/HDF5)"
         ) from exc
 
 
-def read_challenge(hea_path: Path, mat_path: Path, max_seconds: float, max_bytes: int) -> RawEcg:
-    """A challenge record: ``val`` (C, T) from the .mat, gains, units, names and Dx/Age/Sex from the .hea."""
+def read_challenge(hea_path: Path, mat_path: Path, max_seconds: float, max_bytes: int,
+                   summary: HeaderSummary | None = None) -> RawEcg:
+    """A challenge record: ``val`` (C, T) from the .mat, gains, units, names and Dx/Age/Sex from the .hea.
+
+    The header is parsed by ``summarise_header`` (not wfdb): challenge headers as distributed name their
+    record with its extension ("E00015.mat 12 500 5000"), which wfdb's parser rejects.
+    """
+    summary = summary or summarise_header(hea_path)
     check_file_size([hea_path, mat_path], max_bytes, hea_path)
-    try:
-        header = wfdb.rdheader(str(hea_path.with_suffix("")))
-    except (ValueError, OSError, IndexError, TypeError) as exc:
-        raise EcgReadError(
-            f"{hea_path}: wfdb could not parse the header ({type(exc).__name__}: {exc}), expected a WFDB header; "
-            "fix or regenerate it"
-        ) from exc
-    if header.fs is not None and header.fs > 0 and header.sig_len:
-        check_duration(header.sig_len, header.fs, max_seconds, hea_path)
-    if not mat_path.exists():
+    if summary.fs is not None and summary.fs > 0 and summary.sig_len:
+        check_duration(summary.sig_len, summary.fs, max_seconds, hea_path)
+    if not mat_path.is_file():
         raise EcgReadError(
             f"{hea_path}: signal file {mat_path.name} not found next to the header, expected {mat_path}; "
             "copy the .mat beside the .hea"
@@ -50,21 +49,25 @@ def read_challenge(hea_path: Path, mat_path: Path, max_seconds: float, max_bytes
             f"{mat_path}: no variable '{CHALLENGE_VARIABLE}', expected the challenge layout (val: leads x samples); "
             "save the signal as 'val' or use another format"
         )
-    digital = np.atleast_2d(np.asarray(digital, dtype=np.float64))  # (C, T)
-    if digital.shape != (header.n_sig, header.sig_len):
+    digital = np.atleast_2d(np.asarray(digital))
+    if digital.dtype.kind not in "biuf":
+        raise EcgReadError(f"{mat_path}: 'val' holds {digital.dtype} values, expected numbers (digital samples); "
+                           "re-export the record")
+    digital = digital.astype(np.float64)  # (C, T)
+    if digital.shape != (summary.n_sig, summary.sig_len):
         raise EcgReadError(
-            f"{mat_path}: 'val' has shape {digital.shape}, expected ({header.n_sig}, {header.sig_len}) as "
+            f"{mat_path}: 'val' has shape {digital.shape}, expected ({summary.n_sig}, {summary.sig_len}) as "
             f"{hea_path.name} says; the .mat and .hea do not belong together: copy the matching pair"
         )
-    gains = np.array([gain or 1.0 for gain in header.adc_gain], dtype=np.float64)  # (C,)
-    baselines = np.array(header.baseline or [0] * header.n_sig, dtype=np.float64)  # (C,)
-    codes, age, sex, extra = parse_comments(list(header.comments or []))
+    gains = np.array([spec.gain for spec in summary.signals], dtype=np.float64)  # (C,)
+    baselines = np.array([spec.baseline or 0 for spec in summary.signals], dtype=np.float64)  # (C,)
+    codes, age, sex, extra = parse_comments(list(summary.comments))
     return RawEcg(
         signal=(digital - baselines[:, None]) / gains[:, None],
-        fs=float(header.fs) if header.fs is not None else None,
-        names=tuple(header.sig_name),
-        units=tuple(unit or None for unit in header.units),
-        record_id=header.record_name,
+        fs=summary.fs,
+        names=tuple(spec.name for spec in summary.signals),
+        units=tuple(spec.units for spec in summary.signals),
+        record_id=summary.record_name,
         label_codes=codes,
         age=age,
         sex=sex,
