@@ -26,6 +26,9 @@ DEFAULT_MODEL_DIR = ROOT / "checkpoints" / "melp-demo"
 QUEUE_MAX_SIZE = 64  # waiting requests beyond this are refused with "queue full"
 MODEL_CONCURRENCY = 1  # model calls run one at a time (2 CPU cores)
 MAX_UPLOAD_SIZE = "60mb"  # gradio refuses bigger files before they reach a handler
+# gradio's own file cache (uploads, figures sent to the browser) is swept every minute of anything older
+# than a minute; handlers delete the uploads they read at once (ui.uploads.discard_uploaded)
+DELETE_CACHE = (60, 60)
 
 
 @dataclass(frozen=True)
@@ -149,7 +152,7 @@ def wire_model(ui: layout.Layout, resources: Resources):
 
 def build_demo(resources: Resources) -> gr.Blocks:
     """The whole app; handlers get the shared read-only resources bound, everything else flows through gr.State."""
-    with gr.Blocks(title="MELP ECG explorer") as demo:
+    with gr.Blocks(title="MELP ECG explorer", delete_cache=DELETE_CACHE) as demo:
         ui = layout.build_layout(
             banner=about.banner_markdown(resources.model_problem, resources.library_problem),
             example_labels=[example.label for example in resources.examples],

@@ -55,11 +55,11 @@ def test_uploaded_record_scores_report_heatmap_and_neighbours(client, fixture_re
 
     report, heatmap_plot, heatmap, _ = client.predict(1, 16, api_name="/report")
     assert isinstance(report, str)
-    assert len(heatmap["sentence_heartbeat"]) == len(heatmap["sentences"])
+    assert len(heatmap["sentence_heartbeat_similarity"]) == len(heatmap["sentences"])
 
     _, edited, _ = client.predict("Atrial fibrillation. Abnormal ECG.", api_name="/heatmap")
     assert len(edited["sentences"]) == 2
-    assert all(len(row) == len(edited["heartbeats"]) for row in edited["sentence_heartbeat"])
+    assert all(len(row) == len(edited["heartbeats"]) for row in edited["sentence_heartbeat_similarity"])
 
     cards, suggestions, choices = client.predict(3, api_name="/neighbours")
     assert cards.count("melp-card") == 3 and "<svg" in cards
@@ -82,3 +82,36 @@ def test_bad_upload_is_an_error_and_the_app_stays_usable(client, fixture_record,
         client.predict([handle_file(str(fixture_record[0]))], 500, api_name="/load_record")  # .hea without .dat
     info, _ = client.predict([handle_file(str(path)) for path in fixture_record], 500, api_name="/load_record")
     assert "af01" in info
+
+
+def _bad_uploads(folder):
+    """Files a person (or a script) could hand the app: each must be refused clearly."""
+    import numpy as np
+
+    np.save(folder / "flat.npy", np.zeros((12, 2000)))
+    huge = folder / "huge.npy"
+    with open(huge, "wb") as handle:
+        np.lib.format.write_array_header_1_0(handle, {"descr": "<f8", "fortran_order": False, "shape": (12, 10**12)})
+    (folder / "ragged.csv").write_text("I,II,III\n1,2,3\n4,5\n")
+    (folder / "rec.hea").write_text("rec 12 500 1000\n" + "".join(f"/etc/passwd 16 1000/mV 16 0 0 0 0 L{i}\n"
+                                                                   for i in range(12)))
+    return [[folder / "flat.npy"], [huge], [folder / "ragged.csv"], [folder / "rec.hea"]]
+
+
+def test_every_bad_upload_gets_a_clear_message_and_the_next_good_one_works(client, fixture_record, tmp_path):
+    for files in _bad_uploads(tmp_path):
+        with pytest.raises(Exception) as caught:
+            client.predict([handle_file(str(path)) for path in files], 500, api_name="/load_record")
+        message = str(caught.value)
+        assert files[0].name in message and "upstream" not in message
+        assert "/tmp" not in message and "/etc" not in message
+        info, _ = client.predict([handle_file(str(path)) for path in fixture_record], 500, api_name="/load_record")
+        assert "af01" in info
+
+
+def test_header_text_comes_back_escaped_through_the_api(client, fixture_record, tmp_path):
+    header = tmp_path / "af01.hea"
+    header.write_text(fixture_record[0].read_text() + "#report: <script>alert(1)</script>\n")
+    info, _ = client.predict([handle_file(str(header)), handle_file(str(fixture_record[1]))], 500,
+                             api_name="/load_record")
+    assert "<script>" not in info and "&lt;script&gt;" in info

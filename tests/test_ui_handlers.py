@@ -6,7 +6,7 @@ import subprocess
 import sys
 import tempfile
 import zipfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import gradio as gr
@@ -346,3 +346,49 @@ def test_about_names_the_input_amplitude_in_words(normalisation, words):
                     "lead_order": "mimic"})
     text = about_markdown(SimpleNamespace(config=config), "checkpoints/x", None)
     assert f"bandpass filter, {words}, mimic lead order" in text
+
+
+# ----- bad input in the app: clear messages, nothing kept, nothing trusted -----
+
+def test_text_from_a_file_is_escaped_in_the_record_panel():
+    record = replace(_record(), record_id="<b>x</b>", report="<script>alert(1)</script> *bold* [link](http://x)")
+    info = handlers.load_record(record)[1]
+    assert "<script>" not in info and "&lt;script&gt;" in info and "<b>" not in info
+    assert "\\*bold\\*" in info and "\\[link\\]" in info
+
+
+def test_an_unexpected_failure_is_a_clear_error_without_server_paths(monkeypatch, tmp_path):
+    path = tmp_path / "ecg.npy"
+    np.save(path, _sinus_like(seconds=4.0))
+
+    def broken(*args, **kwargs):
+        raise RuntimeError(f"boom in {tmp_path}/internal/state.bin")
+
+    monkeypatch.setattr(handlers, "new_session", broken)
+    with pytest.raises(gr.Error) as caught:
+        handlers.load_upload([str(path)], 250)
+    assert "RuntimeError" in str(caught.value) and str(tmp_path) not in str(caught.value)
+    assert "still running" in str(caught.value)
+
+
+def test_uploads_are_deleted_once_read_good_or_bad(tmp_path):
+    from gradio.utils import get_upload_folder
+
+    folder = Path(get_upload_folder()) / f"melp-test-{os.getpid()}"
+    folder.mkdir(parents=True, exist_ok=True)
+    good, bad = folder / "ecg.npy", folder / "bad.npy"
+    np.save(good, _sinus_like(seconds=4.0))
+    np.save(bad, np.zeros((12, 2000)))  # all flat: refused
+    handlers.load_upload([str(good)], 250)
+    with pytest.raises(gr.Error, match="flat"):
+        handlers.load_upload([str(bad)], 250)
+    assert not good.exists() and not bad.exists() and not folder.exists()
+
+
+def test_infinite_samples_in_an_upload_are_repaired_not_fatal(tmp_path):
+    signal = _sinus_like(seconds=4.0)
+    signal[3, 100:103] = np.inf
+    path = tmp_path / "ecg.npy"
+    np.save(path, signal)
+    session, info, _ = handlers.load_upload([str(path)], 250)
+    assert np.isfinite(session.record.signal).all() and "interpolated" in info

@@ -15,6 +15,7 @@ import gradio as gr
 import numpy as np
 
 from ui import overlays
+from ui.errors import user_errors
 from ui.handlers import require_session
 from ui.report import heatmap_data, heatmap_figure
 from ui.scores import DEFAULT_LOGIT_SCALE, PromptScores, parse_prompts, rank_scores, scores_figure
@@ -81,6 +82,7 @@ def explain_session(session: Session, model: Any, text: str | None) -> tuple[Ses
                    heartbeat_method=explanation.heartbeat_method), explanation
 
 
+@user_errors("score the diagnoses")
 def score_prompts(session: Session | None, custom_text: str, preset: str, model: Any | None,
                   presets: dict[str, list[str]]):
     """(bar chart, rows [prompt, score, probability], prompt chooser) for the typed and preset prompts."""
@@ -115,6 +117,7 @@ def _report_outputs(session: Session, explanation: Any):
     return new_session, figure, data, chooser
 
 
+@user_errors("write the report")
 def generate_report(session: Session | None, num_beams: float, max_new_tokens: float, model: Any | None,
                     progress: gr.Progress = gr.Progress()):
     """(session, report text, heatmap figure, heatmap data, sentence chooser) for the current ECG."""
@@ -127,6 +130,7 @@ def generate_report(session: Session | None, num_beams: float, max_new_tokens: f
     return new_session, explanation.text, figure, data, chooser
 
 
+@user_errors("match the sentences to heartbeats")
 def heatmap_for_text(session: Session | None, text: str, model: Any | None):
     """(session, heatmap figure, heatmap data, sentence chooser) for a user-edited report."""
     session, model = require_session(session), require_model(model)
@@ -140,6 +144,7 @@ def _highlight(session: Session, label: str, similarity: np.ndarray) -> Highligh
     return Highlight(label=label, heartbeats=np.asarray(session.heartbeats), similarity=np.asarray(similarity))
 
 
+@user_errors("highlight the sentence")
 def select_sentence(session: Session | None, choice: str | None):
     """(session with the sentence's heartbeats highlighted on the trace, heatmap with its row outlined)."""
     session = require_session(session)
@@ -152,6 +157,7 @@ def select_sentence(session: Session | None, choice: str | None):
     return replace(session, highlight=highlight), _heatmap(session, index)[0]
 
 
+@user_errors("highlight the prompt's heartbeats")
 def select_prompt(session: Session | None, prompt: str | None, model: Any | None) -> Session:
     """Session with the heartbeats a scored prompt is about highlighted (mean over the prompt's sentences)."""
     session = require_session(session)
@@ -162,6 +168,7 @@ def select_prompt(session: Session | None, prompt: str | None, model: Any | None
     return replace(session, heartbeats=explained.heartbeats, highlight=_highlight(explained, prompt, similarity))
 
 
+@user_errors("explain the report")
 def explain_current(session: Session | None, model: Any | None):
     """model.explain on the current ECG and its report (the model's own when none yet): attention maps
     for the overlays plus (session, report, heatmap figure, heatmap data, sentence chooser)."""

@@ -19,6 +19,7 @@ import melp
 from melp.record import EcgRecord
 from ui import overlays, uploads
 from ui.ecg_plot import ecg_figure
+from ui.errors import user_errors
 from ui.neighbours import Neighbour, cards_html, neighbour_from_row, suggestions_markdown
 from ui.record_info import record_markdown
 from ui.session import Session
@@ -97,8 +98,12 @@ def figure_for(session: Session, overlays_on: list[str] | tuple[str, ...] = (), 
                       shading=shading, heat_strip=heat_strip, title=record.record_id)
 
 
+@user_errors("read the uploaded ECG")
 def load_upload(files: list[str] | str | None, fs_hint: float | None, preprocess_config: Any | None = None):
-    """Uploaded file(s) -> (session, record markdown, figure); every refusal is a gr.Error with the reason."""
+    """Uploaded file(s) -> (session, record markdown, figure); every refusal is a gr.Error with the reason.
+
+    The uploaded files are deleted once read, whatever happens: the record lives on in the session only.
+    """
     if not files:
         raise gr.Error("Upload an ECG first: " + uploads.ACCEPTED)
     paths = [files] if isinstance(files, (str, Path)) else list(files)
@@ -110,16 +115,13 @@ def load_upload(files: list[str] | str | None, fs_hint: float | None, preprocess
         record, notes = read_with_notes(record_path, float(fs_hint or DEFAULT_FS_HINT) if needs_fs else None)
         record = replace(record, source=record_path.name)
         session = new_session(record, notes, preprocess_config)
-    except (uploads.UploadError, melp.EcgReadError) as exc:
-        raise gr.Error(str(exc)) from exc
-    except (OSError, ValueError) as exc:
-        logger.warning("upload %s failed in the reader: %s", [Path(p).name for p in paths], exc)
-        raise gr.Error(f"Could not read {', '.join(Path(p).name for p in paths)}: {exc}") from exc
     finally:
         uploads.remove_upload_folder(folder)
+        uploads.discard_uploaded(paths)
     return session, record_panel(session), figure_for(session)
 
 
+@user_errors("open the ECG")
 def load_record(record: EcgRecord, preprocess_config: Any | None = None):
     """An in-memory record (example or library row) -> (session, record markdown, figure)."""
     session = new_session(record, (), preprocess_config)
@@ -132,6 +134,7 @@ def require_session(session: Session | None) -> Session:
     return session
 
 
+@user_errors("redraw the ECG")
 def redraw(session: Session | None, overlays_on: list[str], query: float):
     """Re-plot the current ECG with the chosen overlays (no model call)."""
     if session is None:
@@ -153,6 +156,7 @@ def _choices(neighbours: list[Neighbour]):
     return gr.update(choices=choices, value=choices[0][1] if choices else None)
 
 
+@user_errors("find similar ECGs")
 def similar_ecgs(session: Session | None, k: float, library: Any | None):
     """(cards html, report suggestions markdown, choices for 'open') of the k nearest library ECGs."""
     session = require_session(session)
@@ -164,6 +168,7 @@ def similar_ecgs(session: Session | None, k: float, library: Any | None):
     return cards_html(neighbours, "The library is empty."), suggestions_markdown(suggestions), _choices(neighbours)
 
 
+@user_errors("search the library")
 def text_search(query: str, k: float, library: Any | None):
     """(cards html, choices) of library ECGs matching a free-text description."""
     if not (query or "").strip():
@@ -174,14 +179,11 @@ def text_search(query: str, k: float, library: Any | None):
     return cards_html(neighbours, f"No ECGs found for {query!r}."), _choices(neighbours)
 
 
+@user_errors("open the library ECG")
 def open_library_row(row_id: float | None, library: Any | None, preprocess_config: Any | None = None):
     """A library row (chosen from neighbours or search results) becomes the current ECG."""
     if library is None:
         raise gr.Error(NO_LIBRARY)
     if row_id is None:
         raise gr.Error("Pick a result to open first.")
-    try:
-        record = library.record(int(row_id))
-    except (KeyError, IndexError, ValueError) as exc:
-        raise gr.Error(f"Library row {row_id} could not be opened: {exc}") from exc
-    return load_record(record, preprocess_config)
+    return load_record(library.record(int(row_id)), preprocess_config)

@@ -6,6 +6,7 @@ from pathlib import Path
 import numpy as np
 
 from melp.record import EcgRecord
+from ui.errors import plain
 
 SEX_WORDS = {"M": "male", "F": "female"}
 
@@ -29,7 +30,7 @@ def record_markdown(
 ) -> str:
     """Markdown: identity, fs, duration, leads, demographics, report and labels in the file, preprocessing."""
     source = Path(record.source).name if record.source else "in memory"
-    lines = [f"### {record.record_id or 'ECG'}", f"- **Source:** `{source}`",
+    lines = [f"### {plain(record.record_id or 'ECG')}", f"- **Source:** {plain(source)}",
              f"- **Sampling rate:** {record.fs:g} Hz, **duration:** {record.duration:.1f} s ({record.n_samples} samples)"]
     lines += _leads_line(record)
     demographics = []
@@ -40,11 +41,11 @@ def record_markdown(
     lines.append(f"- **Patient:** {', '.join(demographics) if demographics else 'age and sex not in file'}")
     if heart_rate_bpm is not None and np.isfinite(heart_rate_bpm):
         lines.append(f"- **Heart rate (lead II R peaks):** {heart_rate_bpm:.0f} bpm, {n_beats} beats detected")
-    lines.append(f"- **Report in file:** {record.report}" if record.report else "- **Report in file:** none")
+    lines.append(f"- **Report in file:** {plain(record.report)}" if record.report else "- **Report in file:** none")
     if record.labels:
-        lines.append(f"- **Labels in file:** {', '.join(record.labels)}")
+        lines.append(f"- **Labels in file:** {plain(', '.join(record.labels))}")
     if reader_notes:
-        lines.append("- **Reader notes:** " + "; ".join(reader_notes))
+        lines.append("- **Reader notes:** " + plain("; ".join(reader_notes)))
     steps = "; ".join(preprocessing_steps) if preprocessing_steps else "nothing needed"
     lines.append(f"- **Preprocessing for the model:** {steps}")
     return "\n".join(lines)
