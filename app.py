@@ -174,10 +174,29 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+QUIET_LOGGERS = ("faiss", "httpx", "urllib3")  # their INFO lines (e.g. faiss trying CPU variants) read as failures
+
+
+def describe(resources: Resources) -> str:
+    """One line: what this app serves."""
+    if resources.model is None:
+        return f"no model ({resources.model_problem}); reading and plotting only"
+    provenance = resources.model.provenance
+    library = resources.library
+    table = library.table() if library is not None else None
+    origins = table["origin"].value_counts().to_dict() if table is not None and "origin" in table else {}
+    shelf = (f"library {library.folder.name}: {len(library)} ECGs ({', '.join(f'{n} {o}' for o, n in origins.items())})"
+             if library is not None else f"no library ({resources.library_problem})")
+    return f"model {Path(provenance.name_or_path).name} (fingerprint {provenance.fingerprint}); {shelf}"
+
+
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
     resources = load_resources(args.model, args.library)
+    logger.info("serving %s", describe(resources))
     demo = build_demo(resources)
     demo.queue(max_size=QUEUE_MAX_SIZE, default_concurrency_limit=MODEL_CONCURRENCY)
     demo.launch(server_port=args.port, share=args.share or None, max_file_size=MAX_UPLOAD_SIZE,

@@ -1,11 +1,9 @@
 """The manifest of a library: which model made it (fingerprint), what it holds, and with which versions."""
 from __future__ import annotations
 
-import hashlib
 import json
 import platform
 import time
-import weakref
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,53 +11,10 @@ from typing import Any
 import faiss
 import numpy as np
 
+from melp.provenance import model_fingerprint  # noqa: F401  (the fingerprint libraries are matched by)
+
 MANIFEST_FILE = "manifest.json"
 FORMAT_VERSION = 1
-FINGERPRINT_CHARS = 16  # hex digits shown and stored (64 bits)
-# Config keys that say where weights or tokenizers were loaded from, not what they are: the weights
-# themselves are hashed, so the same model gives the same fingerprint on every machine.
-LOCATION_KEY_SUFFIXES = ("_path", "_name_or_path")
-VOLATILE_KEYS = frozenset({"transformers_version"})
-
-_fingerprint_cache: "weakref.WeakKeyDictionary[Any, str]" = weakref.WeakKeyDictionary()
-
-
-def _portable_config(value: Any) -> Any:
-    """The config dict without location keys and version stamps, recursively."""
-    if isinstance(value, dict):
-        return {
-            key: _portable_config(item)
-            for key, item in value.items()
-            if key not in VOLATILE_KEYS and not str(key).endswith(LOCATION_KEY_SUFFIXES)
-        }
-    if isinstance(value, (list, tuple)):
-        return [_portable_config(item) for item in value]
-    return value
-
-
-def model_fingerprint(model: Any) -> str:
-    """Hash of a model's weights (every state_dict tensor: name, dtype, shape, bytes) and its config.
-
-    Cached per model object; a model whose weights change in place after the first call keeps its
-    first fingerprint (libraries are built from frozen checkpoints).
-    """
-    cached = _fingerprint_cache.get(model)
-    if cached is not None:
-        return cached
-    import torch  # the model's tensors; only needed to read their bytes
-
-    digest = hashlib.sha256()
-    config = _portable_config(model.config.to_dict())
-    digest.update(json.dumps(config, sort_keys=True, default=str).encode())
-    for name, tensor in sorted(model.state_dict().items()):
-        data = tensor.detach().cpu().contiguous().reshape(-1)
-        digest.update(f"{name}|{data.dtype}|{tuple(tensor.shape)}".encode())
-        digest.update(data.view(torch.uint8).numpy().tobytes())
-    fingerprint = digest.hexdigest()[:FINGERPRINT_CHARS]
-    _fingerprint_cache[model] = fingerprint
-    return fingerprint
-
-
 def software_versions() -> dict[str, str]:
     import melp
 

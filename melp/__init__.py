@@ -25,6 +25,9 @@ _LAZY = {
     "MelpModel": "melp.models.melp",
     "load": "melp.api",
     "load_official_encoder": "melp.models.official",
+    "EcgEmbeddings": "melp.embeddings",
+    "GenerationConfig": "melp.generation",
+    "Provenance": "melp.provenance",
 }
 
 __all__ = ["EcgRecord", "EcgReadError", "EcgReadWarning", "STANDARD_LEADS", "MIMIC_LEADS", "__version__", *_LAZY]

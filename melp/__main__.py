@@ -31,6 +31,8 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument("--out", type=Path, help="results file, .csv or .json (default: JSON on stdout)")
     common.add_argument("--device", default=None, help="torch device, e.g. cpu or cuda (default cpu)")
     common.add_argument("--batch-size", type=int, default=32)
+    common.add_argument("--fs", type=float, default=None, help="sampling rate (Hz) for .npy/.npz/.csv without one")
+    common.add_argument("--units", default=None, help="amplitude unit of .npy/.npz/.csv files: mV (default) or uV")
     common.add_argument("-v", "--verbose", action="store_true", help="log progress (INFO)")
     embed = commands.add_parser("embed", parents=[common], help="L2-normalised ECG embeddings")
     embed.add_argument("--window", choices=("first", "all"), default="first")
@@ -48,14 +50,14 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _read_all(files: list[str]) -> tuple[list[tuple[int, str, object]], dict[int, dict]]:
+def _read_all(files: list[str], fs: float | None, units: str | None) -> tuple[list[tuple[int, str, object]], dict[int, dict]]:
     """(position, file, record) for readable files, and an error row (by position) for each unreadable one."""
     from melp import EcgReadError, read_ecg
 
     readable, failed = [], {}
     for position, name in enumerate(files):
         try:
-            readable.append((position, name, read_ecg(name)))
+            readable.append((position, name, read_ecg(name, fs=fs, units=units)))
         except (EcgReadError, OSError) as error:
             logger.error("%s: skipped: %s", name, error)
             failed[position] = {"file": name, "error": str(error)}
@@ -79,7 +81,9 @@ def _prompts(args: argparse.Namespace) -> list:
 def _rows(args: argparse.Namespace, model, readable: list[tuple[int, str, object]]) -> list[dict]:
     """One result row per readable file, in the same order."""
     records = [record for _, _, record in readable]
-    base = [{"file": name, "record_id": record.record_id} for _, name, record in readable]
+    provenance = model.provenance  # every row says which model made it
+    base = [{"file": name, "record_id": record.record_id, "model": provenance.name_or_path,
+             "model_fingerprint": provenance.fingerprint} for _, name, record in readable]
     if args.command == "embed":
         embeddings = model.encode_ecg(records, batch_size=args.batch_size, window=args.window)
         return [{**row, **{f"e{i}": float(v) for i, v in enumerate(vector)}} for row, vector in zip(base, embeddings)]
@@ -90,9 +94,9 @@ def _rows(args: argparse.Namespace, model, readable: list[tuple[int, str, object
         labels = [p if isinstance(p, str) else " | ".join(p) for p in prompts]
         return [{**row, **{label: float(v) for label, v in zip(labels, values)}} for row, values in zip(base, scores)]
     if args.command == "report":
-        return [{**row, "report": model.generate_report(record, num_beams=args.num_beams,
-                                                          max_new_tokens=args.max_new_tokens)}
-                for row, record in zip(base, records)]
+        reports = model.generate_reports(records, num_beams=args.num_beams, max_new_tokens=args.max_new_tokens,
+                                         batch_size=args.batch_size)
+        return [{**row, "report": report} for row, report in zip(base, reports)]
     rows = []
     for row, record in zip(base, records):
         explanation = model.explain(record, text=args.text)
@@ -136,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     except (FileNotFoundError, ValueError) as error:
         logger.error("%s", error)
         return EXIT_USAGE
-    readable, failed = _read_all(args.files)
+    readable, failed = _read_all(args.files, args.fs, args.units)
     rows = dict(zip((position for position, _, _ in readable), _rows(args, model, readable) if readable else []))
     _write([rows[p] if p in rows else failed[p] for p in range(len(args.files))], args.out)
     logger.info("%d files done, %d failed", len(rows), len(failed))

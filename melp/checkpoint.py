@@ -119,6 +119,7 @@ def load_pretrained(directory: str | Path, model_class: type[nn.Module], device:
     if fresh:
         logger.info("%s: %d tensors the overrides add start fresh: %s", folder, len(fresh), fresh)
     model.load_state_dict(state, strict=not fresh)
+    model.name_or_path = str(folder)  # provenance (melp.provenance)
     return model.to(device or "cpu").eval()
 
 

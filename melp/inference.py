@@ -22,6 +22,7 @@ import torch
 import torch.nn.functional as F
 
 from melp.data.preprocess import PreprocessConfig, preprocess_batch, windows
+from melp.embeddings import EcgEmbeddings
 from melp.generation import GenerationConfig, generate
 from melp.record import EcgRecord
 
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
     from melp.explain import Explanation
 
 Records = EcgRecord | Sequence[EcgRecord]
+RecordsOrEmbeddings = Records | EcgEmbeddings
 Prompts = Sequence[str | Sequence[str]]
 WINDOW_MODES = ("first", "all", "best")
 DEFAULT_BATCH_SIZE = 32
@@ -94,18 +96,41 @@ class InferenceMixin:
         owners = np.array([index for index, _ in pieces])
         return [{key: stacked[key][owners == index] for key in keys} for index in range(len(record_list))]
 
-    def encode_ecg(self, records: Records, batch_size: int = DEFAULT_BATCH_SIZE, window: str = "first") -> np.ndarray:
-        """(N, E) L2-normalised rhythm-level ECG embeddings."""
-        per_record = self._ecg_outputs(records, ("rhythm",), batch_size, self._pooled_mode(window))
-        return _normalise_rows(np.stack([item["rhythm"].mean(axis=0) for item in per_record])
-                               if per_record else np.zeros((0, self.config.embed_dim), np.float32))
+    def embed(self, records: Records, batch_size: int = DEFAULT_BATCH_SIZE, window: str = "first") -> EcgEmbeddings:
+        """Encode once: the rhythm embeddings and probe features of every record (``window`` "first" or
+        "all"), which zero_shot, findings, encode_ecg and features accept instead of records."""
+        mode = self._pooled_mode(window)
+        record_list = as_record_list(records)
+        per_record = self._ecg_outputs(record_list, ("rhythm", "probe_features"), batch_size, mode)
+        width = self.config.embed_dim
+        rhythm = (_normalise_rows(np.stack([item["rhythm"].mean(axis=0) for item in per_record]))
+                  if per_record else np.zeros((0, width), np.float32))
+        features = (np.stack([item["probe_features"].mean(axis=0) for item in per_record]).astype(np.float32)
+                    if per_record else np.zeros((0, width), np.float32))
+        return EcgEmbeddings(rhythm, features, tuple(item["rhythm"] for item in per_record),
+                             tuple(record.record_id for record in record_list), mode, self.provenance.fingerprint)
 
-    def features(self, records: Records, batch_size: int = DEFAULT_BATCH_SIZE, window: str = "first") -> np.ndarray:
+    def _embedded(self, records: RecordsOrEmbeddings, batch_size: int, window: str) -> EcgEmbeddings:
+        if isinstance(records, EcgEmbeddings):
+            records.check_model(self.provenance.fingerprint)
+            return records
+        return self.embed(records, batch_size, "all" if window in ("all", "best") else "first")
+
+    def encode_ecg(self, records: RecordsOrEmbeddings, batch_size: int = DEFAULT_BATCH_SIZE,
+                   window: str = "first") -> np.ndarray:
+        """(N, E) L2-normalised rhythm-level ECG embeddings (records, or ``embed``'s result)."""
+        embedded = self._embedded(records, batch_size, self._pooled_mode(window))
+        return _normalise_rows(np.stack([w.mean(axis=0) for w in embedded.per_window(window)])) if len(embedded) \
+            else embedded.rhythm
+
+    def features(self, records: RecordsOrEmbeddings, batch_size: int = DEFAULT_BATCH_SIZE,
+                 window: str = "first") -> np.ndarray:
         """(N, E) linear-probe features: pre-projection beat embeddings averaged (paper §3.4)."""
-        per_record = self._ecg_outputs(records, ("probe_features",), batch_size, self._pooled_mode(window))
-        if not per_record:
-            return np.zeros((0, self.config.embed_dim), np.float32)
-        return np.stack([item["probe_features"].mean(axis=0) for item in per_record]).astype(np.float32)
+        embedded = self._embedded(records, batch_size, self._pooled_mode(window))
+        if isinstance(records, EcgEmbeddings) and window != records.window:
+            raise ValueError(f"features(window={window!r}) of embeddings made with window={records.window!r}; "
+                             "embed the records again with that window")
+        return embedded.features
 
     @staticmethod
     def _pooled_mode(window: str) -> str:
@@ -142,12 +167,18 @@ class InferenceMixin:
         means = np.stack([flat_embeddings[a:b].mean(axis=0) for a, b in zip(bounds[:-1], bounds[1:])])
         return _normalise_rows(means)
 
-    def zero_shot(self, records: Records, prompts: Prompts, batch_size: int = DEFAULT_BATCH_SIZE,
+    def zero_shot(self, records: RecordsOrEmbeddings, prompts: Prompts, batch_size: int = DEFAULT_BATCH_SIZE,
                   window: str = "first") -> np.ndarray:
-        """(N, M) cosine similarity of each ECG with each prompt (a prompt may be a list of phrasings)."""
+        """(N, M) cosine similarity of each ECG with each prompt (a prompt may be a list of phrasings).
+
+        ``records`` may be ``embed``'s result, so several prompt sets score one encoding; with one window
+        this equals ``encode_ecg(records) @ class_embeddings(prompts).T``.
+        """
+        if window not in WINDOW_MODES:
+            raise ValueError(f"window={window!r}, expected one of {WINDOW_MODES}")
         class_embeddings = self.class_embeddings(prompts)  # (M, E)
-        per_record = self._ecg_outputs(records, ("rhythm",), batch_size, window)
-        scores = [item["rhythm"] @ class_embeddings.T for item in per_record]  # each (W, M)
+        embedded = self._embedded(records, batch_size, window)
+        scores = [per_window @ class_embeddings.T for per_window in embedded.per_window(window)]  # each (W, M)
         if not scores:
             return np.zeros((0, len(class_embeddings)), np.float32)
         reduce = np.max if window == "best" else np.mean
@@ -165,21 +196,26 @@ class InferenceMixin:
                         min_new_tokens: int = 0, do_sample: bool = False, temperature: float = 1.0, top_k: int = 0,
                         top_p: float = 1.0, repetition_penalty: float = 1.0, seed: int | None = None) -> str:
         """The report the decoder writes for one record (first window). Greedy unless ``num_beams`` > 1
-        or ``do_sample``; ``max_new_tokens`` defaults to the decoder's context length minus BOS."""
+        or ``do_sample``; ``max_new_tokens`` defaults to the decoder's context length minus BOS.
+        ``generate_reports`` takes the same options for many records, batched."""
         if not isinstance(record, EcgRecord):
-            raise TypeError(f"generate_report takes one EcgRecord, got {type(record).__name__}; "
-                            "use generate_reports(records) for several")
+            raise TypeError(f"generate_report takes one EcgRecord, got {type(record).__name__}; for several, call "
+                            "generate_reports(records, ...) with the same options: it batches them (3-10x faster "
+                            "than a loop)")
+        return self.generate_reports([record], num_beams=num_beams, max_new_tokens=max_new_tokens,
+                                     min_new_tokens=min_new_tokens, do_sample=do_sample, temperature=temperature,
+                                     top_k=top_k, top_p=top_p, repetition_penalty=repetition_penalty, seed=seed)[0]
+
+    def generate_reports(self, records: Records, *, num_beams: int = 1, max_new_tokens: int | None = None,
+                         min_new_tokens: int = 0, do_sample: bool = False, temperature: float = 1.0, top_k: int = 0,
+                         top_p: float = 1.0, repetition_penalty: float = 1.0, seed: int | None = None,
+                         batch_size: int = DEFAULT_BATCH_SIZE) -> list[str]:
+        """One generated report per record (first window each), batched; the options are generate_report's."""
         config = GenerationConfig(
             max_new_tokens=max_new_tokens or self.decoder.context_length - 1, min_new_tokens=min_new_tokens,
             num_beams=num_beams, do_sample=do_sample, temperature=temperature, top_k=top_k, top_p=top_p,
             repetition_penalty=repetition_penalty, seed=seed,
         )
-        return self.generate_reports([record], config)[0]
-
-    def generate_reports(self, records: Records, config: GenerationConfig | None = None,
-                         batch_size: int = DEFAULT_BATCH_SIZE) -> list[str]:
-        """One generated report per record (first window each)."""
-        config = config or GenerationConfig(max_new_tokens=self.decoder.context_length - 1)
         per_record = self._ecg_outputs(records, ("caption_tokens",), batch_size, "first")
         reports = []
         for start in range(0, len(per_record), batch_size):

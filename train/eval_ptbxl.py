@@ -20,7 +20,6 @@ from tqdm.auto import tqdm
 
 from melp.datasets.ptbxl import LABEL_SETS, PtbxlReportsDataset
 from melp.datasets.ptbxl_text import SUBCLASS_TEXT
-from melp.generation import GenerationConfig
 from melp.metrics import macro_auroc, retrieval_recall
 from train import probe
 from train.eval_common import READ_CHUNK
@@ -54,13 +53,13 @@ def _set_columns(label_set: str, label_names: tuple[str, ...]) -> list[int]:
 def encode_all(model: Any, dataset: PtbxlReportsDataset, generate: bool = False) -> dict[str, Any]:
     """Rhythm embeddings, probe features (and generated reports) of every record, read in chunks."""
     rhythm, features, reports = [], [], []
-    config = GenerationConfig(max_new_tokens=model.decoder.context_length - 1)
     for start in tqdm(range(0, len(dataset), READ_CHUNK), desc=f"encode ptbxl/{dataset.split}"):
         records = [dataset.read_record(i) for i in range(start, min(start + READ_CHUNK, len(dataset)))]
-        rhythm.append(model.encode_ecg(records))
-        features.append(model.features(records))
+        embedded = model.embed(records)  # one pass of the ECG tower for both
+        rhythm.append(embedded.rhythm)
+        features.append(embedded.features)
         if generate:
-            reports += model.generate_reports(records, config)
+            reports += model.generate_reports(records)
     return {"rhythm": np.concatenate(rhythm), "features": np.concatenate(features), "generated": reports}
 
 

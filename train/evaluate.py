@@ -127,7 +127,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     else:
         dataset = open_dataset(args.dataset, args.root, args.split, preprocess_config, tuple(args.exclude))
         results = (run_zeroshot if args.task == "zeroshot" else run_retrieval)(model, dataset, args)
-    results = {"task": args.task, "dataset": args.dataset, "split": args.split, "model": args.model or "embedded",
+    results = {"task": args.task, "dataset": args.dataset, "split": args.split, "model": model.provenance.to_dict(),
                **({"excluded": args.exclude} if args.exclude else {}),
                **results}
     sys.stdout.write(format_table(args.task, results) + "\n")

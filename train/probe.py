@@ -105,7 +105,8 @@ def run_probe(args: argparse.Namespace) -> dict[str, Any]:
     splits = {split: open_dataset(args.dataset, args.root, split, preprocess_config) for split in ("train", "val", "test")}
     features = {split: encode_split(model, data, np.arange(len(data)), "features") for split, data in splits.items()}
     labels = {split: data.label_matrix() for split, data in splits.items()}
-    return probe_from_features(features, labels, tuple(splits["test"].label_names), args.fraction, args.seed)
+    results = probe_from_features(features, labels, tuple(splits["test"].label_names), args.fraction, args.seed)
+    return {**results, "model": model.provenance.to_dict()}  # which weights made these features
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:

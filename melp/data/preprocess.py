@@ -163,7 +163,8 @@ def _pad(signal: np.ndarray, fs: float, n_target: int) -> tuple[np.ndarray, str 
         return signal[:, :n_target], None
     padded = np.zeros((signal.shape[0], n_target), dtype=signal.dtype)  # (12, T)
     padded[:, :n_found] = signal
-    return padded, f"padded {(n_target - n_found) / fs:.1f} s"
+    return padded, (f"zero-padded: the record has {n_found / fs:.1f} s, the model's window {n_target / fs:g} s, "
+                    f"so the model also sees {(n_target - n_found) / fs:.1f} s of flat line at the end")
 
 
 def _normalise(signal: np.ndarray, method: str) -> tuple[np.ndarray, str | None]:

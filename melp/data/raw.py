@@ -37,6 +37,7 @@ class RawEcg:
     age: float | None = None
     sex: str | None = None
     extra: dict[str, str] = field(default_factory=dict)  # other header facts, e.g. the report
+    diagnoses: tuple[str, ...] = ()  # diagnoses written out in the header (LUDB), used as labels
 
 
 def check_file_size(paths: list[Path], max_bytes: int, source: Path) -> None:

@@ -18,7 +18,8 @@ from melp.data.raw import (DEFAULT_FS_RANGE, DEFAULT_MAX_BYTES, DEFAULT_MAX_SECO
 from melp.data.readers_challenge import read_challenge, read_cpsc2018
 from melp.data.readers_table import read_csv, read_numpy
 from melp.data.readers_wfdb import read_wfdb, summarise_header
-from melp.data.units import DEFAULT_UNITS, to_millivolts, warn_if_implausible
+from melp.data.units import (DEFAULT_UNITS, to_millivolts, warn_if_gain_contradicts, warn_if_implausible,
+                             warn_if_normalised)
 from melp.record import EcgReadError, EcgRecord
 
 logger = logging.getLogger(__name__)
@@ -145,6 +146,9 @@ def _read_ecg(path: Path, fs: float | None, leads: tuple[str, ...] | list[str] |
     present &= ~flat
     if not file_has_units:
         warn_if_implausible(signal_mv[present], units or DEFAULT_UNITS, path)
+    elif units is None:
+        warn_if_gain_contradicts(signal_mv[present], path)
+    warn_if_normalised(signal_mv[present], path)
     standard, lead_mask, _ = to_standard_leads(signal_mv, names, path, present)  # (12, T), (12,)
     report = next((raw.extra[key] for key in REPORT_COMMENT_KEYS if key in raw.extra), None)
     return EcgRecord(
@@ -152,7 +156,7 @@ def _read_ecg(path: Path, fs: float | None, leads: tuple[str, ...] | list[str] |
         fs=record_fs,
         record_id=raw.record_id,
         report=report,
-        labels=dx_names(raw.label_codes),
+        labels=tuple(dict.fromkeys((*dx_names(raw.label_codes), *raw.diagnoses))),
         label_codes=raw.label_codes,
         age=raw.age,
         sex=raw.sex,

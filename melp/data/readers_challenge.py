@@ -61,17 +61,18 @@ def read_challenge(hea_path: Path, mat_path: Path, max_seconds: float, max_bytes
         )
     gains = np.array([spec.gain for spec in summary.signals], dtype=np.float64)  # (C,)
     baselines = np.array([spec.baseline or 0 for spec in summary.signals], dtype=np.float64)  # (C,)
-    codes, age, sex, extra = parse_comments(list(summary.comments))
+    comments = parse_comments(list(summary.comments))
     return RawEcg(
         signal=(digital - baselines[:, None]) / gains[:, None],
         fs=summary.fs,
         names=tuple(spec.name for spec in summary.signals),
         units=tuple(spec.units for spec in summary.signals),
         record_id=summary.record_name,
-        label_codes=codes,
-        age=age,
-        sex=sex,
-        extra=extra,
+        label_codes=comments.codes,
+        age=comments.age,
+        sex=comments.sex,
+        extra=comments.extra or {},
+        diagnoses=comments.diagnoses,
     )
 
 

@@ -159,18 +159,41 @@ def check_signal_files(hea_path: Path, summary: HeaderSummary) -> list[Path]:
     return paths
 
 
-def parse_comments(comments: list[str]) -> tuple[tuple[str, ...], float | None, str | None, dict[str, str]]:
-    """Dx codes, age, sex and the other ``key: value`` comments of a challenge-style header."""
+@dataclass(frozen=True)
+class HeaderComments:
+    """What a header's comments say: Dx codes, age, sex, other ``key: value`` facts, written diagnoses."""
+
+    codes: tuple[str, ...] = ()
+    age: float | None = None
+    sex: str | None = None
+    extra: dict[str, str] | None = None
+    diagnoses: tuple[str, ...] = ()  # LUDB's "<diagnoses>:" block, one statement per comment line
+
+
+def parse_comments(comments: list[str]) -> HeaderComments:
+    """Dx codes, age, sex and the other ``key: value`` comments of a challenge-style header; LUDB's
+    ``<age>``, ``<sex>`` and the diagnosis lines after ``<diagnoses>:`` too."""
     codes: tuple[str, ...] = ()
     age: float | None = None
     sex: str | None = None
     extra: dict[str, str] = {}
+    diagnoses: list[str] = []
+    in_diagnoses = False
     for comment in comments:
-        key, sep, value = comment.lstrip("#").partition(":")
+        text = comment.lstrip("#").strip()
+        key, sep, value = text.partition(":")
+        bracketed = key.strip().startswith("<") and key.strip().endswith(">")
+        if in_diagnoses and not bracketed:
+            if text:
+                diagnoses.append(text.rstrip("."))
+            continue
         if not sep:
             continue
-        key, value = key.strip().lower(), value.strip()
-        if key == "dx":
+        key, value = key.strip().strip("<>").strip().lower(), value.strip()
+        in_diagnoses = key == "diagnoses"
+        if in_diagnoses:
+            diagnoses += [value.rstrip(".")] if value else []
+        elif key == "dx":
             codes = tuple(code.strip() for code in value.split(",") if code.strip())
         elif key == "age":
             age = _parse_age(value)
@@ -178,7 +201,7 @@ def parse_comments(comments: list[str]) -> tuple[tuple[str, ...], float | None, 
             sex = SEX_SPELLINGS.get(value.lower())
         else:
             extra[key] = value
-    return codes, age, sex, extra
+    return HeaderComments(codes, age, sex, extra, tuple(diagnoses))
 
 
 def _parse_age(value: str) -> float | None:
@@ -210,15 +233,16 @@ def read_wfdb(hea_path: Path, max_seconds: float, max_bytes: int, summary: Heade
         ) from exc
     if record.p_signal is None:
         raise EcgReadError(f"{hea_path}: the header lists no signal, expected ECG channels; check the file")
-    codes, age, sex, extra = parse_comments(list(record.comments or []))
+    comments = parse_comments(list(record.comments or []))
     return RawEcg(
         signal=np.asarray(record.p_signal).T,  # (C, T)
         fs=float(record.fs) if record.fs is not None else None,
         names=tuple(record.sig_name or ()),
         units=tuple(unit or None for unit in (record.units or [None] * record.n_sig)),
         record_id=record.record_name,
-        label_codes=codes,
-        age=age,
-        sex=sex,
-        extra=extra,
+        label_codes=comments.codes,
+        age=comments.age,
+        sex=comments.sex,
+        extra=comments.extra or {},
+        diagnoses=comments.diagnoses,
     )

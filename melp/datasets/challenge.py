@@ -45,7 +45,7 @@ def challenge_classes(label_set: str) -> tuple[tuple[str, tuple[str, ...], str],
 def header_codes(hea_path: Path) -> tuple[str, ...]:
     """The ``#Dx:`` codes of one challenge header (comment lines only; signals are not read)."""
     comments = [line.strip() for line in hea_path.read_text(errors="replace").splitlines() if line.startswith("#")]
-    return parse_comments(comments)[0]
+    return parse_comments(comments).codes
 
 
 def stratified_split(record_ids: list[str], labels: np.ndarray, seed: int = SPLIT_SEED) -> dict[str, np.ndarray]:

@@ -26,8 +26,8 @@ DEFAULT_MIN_POSITIVES = 5  # classes with fewer positives give AUROCs too noisy 
 
 def _header_labels(header: Path) -> tuple[str, ...]:
     comments = [line.strip() for line in header.read_text(errors="replace").splitlines() if line.startswith("#")]
-    codes, _, _, _ = parse_comments(comments)
-    return tuple(dict.fromkeys(dx_names(codes)))  # readable names, duplicates dropped, order kept
+    parsed = parse_comments(comments)
+    return tuple(dict.fromkeys((*dx_names(parsed.codes), *parsed.diagnoses)))  # readable names, duplicates dropped, order kept
 
 
 class FolderDataset(EcgTextDataset):

@@ -12,6 +12,7 @@ from torch import nn
 
 from melp.checkpoint import load_pretrained, save_pretrained
 from melp.config import MelpConfig
+from melp.provenance import Provenance, provenance
 from melp.inference import InferenceMixin
 from melp.models.decoder import CaptionDecoder
 from melp.models.ecg_tower import EcgTower, token_times
@@ -35,6 +36,12 @@ class MelpModel(InferenceMixin, nn.Module):
                                       eos_token_id=tokenizer.sep_token_id)
         # Stored as log(1 / temperature), as CLIP; MelpLoss clamps exp() at loss.max_logit_scale.
         self.logit_scale = nn.Parameter(torch.tensor(math.log(1.0 / config.loss.init_temperature)))
+        self.name_or_path: str | None = None  # the folder it was loaded from (from_pretrained sets it)
+
+    @property
+    def provenance(self) -> Provenance:
+        """Where this model came from: folder, content fingerprint, model card's 'Trained on' line, melp version."""
+        return provenance(self)
 
     @property
     def tokenizer(self):

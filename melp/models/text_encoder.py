@@ -6,12 +6,15 @@ Weights come from a local folder (default: the all-MiniLM-L6-v2 inside the insta
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 from transformers import AutoConfig, AutoModel, AutoTokenizer, BertConfig
+from transformers.utils import logging as hf_logging
 
 from melp.config import TextConfig
 from melp.datasets.text import SENTENCE_PUNCTUATION, normalise_report
@@ -33,6 +36,18 @@ def _require_model_folder(path: str) -> str:
     return path
 
 
+@contextmanager
+def _quiet_transformers() -> Iterator[None]:
+    """No 'Loading weights' progress bar from transformers while the text tower loads (restored after)."""
+    was_enabled = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            hf_logging.enable_progress_bar()
+
+
 class TextEncoder(nn.Module):
     """Reports -> global embedding (B, E) ([CLS] or mean pooled), sentence embeddings (B, S, E), token states."""
 
@@ -51,7 +66,8 @@ class TextEncoder(nn.Module):
         else:
             bert_config = AutoConfig.from_pretrained(_require_model_folder(model_path), local_files_only=True)
             bert_config.is_decoder = cfg.causal
-            self.bert = AutoModel.from_pretrained(model_path, config=bert_config, local_files_only=True)
+            with _quiet_transformers():
+                self.bert = AutoModel.from_pretrained(model_path, config=bert_config, local_files_only=True)
             self.base_model_path = model_path
         # MELP pools [CLS] and sentences itself; an unused BERT pooler would only break DDP's
         # every-parameter-gets-a-gradient check.
