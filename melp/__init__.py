@@ -26,6 +26,8 @@ _LAZY = {
     "load": "melp.api",
     "load_official_encoder": "melp.models.official",
     "EcgEmbeddings": "melp.embeddings",
+    "measure": "melp.measurements",
+    "Measurements": "melp.measurements",
     "GenerationConfig": "melp.generation",
     "Provenance": "melp.provenance",
 }

@@ -9,7 +9,7 @@ consensus best (lead II on ties), and its peak positions are the ones returned.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.stats import kurtosis
@@ -47,6 +47,9 @@ class BeatInfo:
     fs: float
     delineation: dict[str, np.ndarray] | None = None  # e.g. "P_Peaks" -> (K,) float samples, NaN where absent
     voting_leads: tuple[str, ...] = ()  # leads whose detections were compared
+    # (J,) int samples of detections that are not QRS complexes, from the lead with most of them (P waves,
+    # blocked or dissociated): the atrial activity the ventricular count leaves out
+    other_events: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
     @property
     def n_beats(self) -> int:
@@ -140,6 +143,18 @@ def _match(peaks: np.ndarray, consensus: np.ndarray, tolerance: float) -> np.nda
     return np.where(np.abs(peaks[best] - consensus) <= tolerance, best, -1)
 
 
+def _non_qrs_events(detections: dict[str, np.ndarray], qrs: np.ndarray, tolerance: float) -> np.ndarray:
+    """Detections away from every QRS, from the lead that has most of them (P waves where they are tallest)."""
+    best = np.zeros(0, dtype=np.int64)
+    for peaks in detections.values():
+        if qrs.size:
+            distance = np.abs(peaks[:, None] - qrs[None, :]).min(axis=1) if peaks.size else np.zeros(0)
+            peaks = peaks[distance > tolerance]
+        if peaks.size > best.size:
+            best = peaks
+    return best
+
+
 def _agreement(peaks: np.ndarray, consensus: np.ndarray, tolerance: float) -> float:
     """F1 of one lead's detections against the consensus beats."""
     if peaks.size == 0 or consensus.size == 0:
@@ -180,6 +195,7 @@ def beats(record: EcgRecord, lead: str = "II", delineate: str | None = None) -> 
     voters = [item for item in voters if item[1] in detections]
     velocity = spatial_velocity([cleaned for _, _, cleaned in voters], record.fs)
     consensus = qrs_beats(consensus_peaks(detections, record.fs), velocity, record.fs)
+    other_events = _non_qrs_events(detections, consensus, MATCH_SECONDS * record.fs)
     tolerance = MATCH_SECONDS * record.fs
     quality = {name: value for value, name, _ in voters}
     best = max(detections, key=lambda name: (round(_agreement(detections[name], consensus, tolerance), 6),
@@ -195,4 +211,5 @@ def beats(record: EcgRecord, lead: str = "II", delineate: str | None = None) -> 
     heart_rate = float(60.0 / rr.mean()) if rr.size else float("nan")
     cleaned = next(c for _, name, c in voters if name == best)
     waves = _delineate(cleaned, r_peaks, record.fs, delineate) if delineate and r_peaks.size > 2 else None
-    return BeatInfo(r_peaks, rr, heart_rate, best, record.fs, waves, tuple(name for _, name, _ in voters))
+    return BeatInfo(r_peaks, rr, heart_rate, best, record.fs, waves, tuple(name for _, name, _ in voters),
+                    other_events.astype(np.int64))
