@@ -44,13 +44,14 @@ def tiny_library_dir(folder: Path, model_dir: Path) -> Path:
     return folder
 
 
-def write_wfdb_record(folder: Path, name: str, conditions: tuple[str, ...], seed: int) -> list[Path]:
-    """A simulated 10 s record written as WFDB (.hea + .dat); returns both paths."""
+def write_wfdb_record(folder: Path, name: str, conditions: tuple[str, ...], seed: int,
+                      seconds: float = 10.0) -> list[Path]:
+    """A simulated record (10 s unless said) written as WFDB (.hea + .dat); returns both paths."""
     import wfdb
 
     from melp.synth import simulate
 
-    record = simulate(list(conditions), seed=seed).record
+    record = simulate(list(conditions), seed=seed, seconds=seconds).record
     wfdb.wrsamp(name, fs=record.fs, units=["mV"] * 12, sig_name=list(record.leads),
                 p_signal=record.signal.T.astype(np.float64), fmt=["16"] * 12, write_dir=str(folder),
                 comments=[f"Age: {int(record.age or 50)}", "Sex: Male"])
@@ -64,14 +65,16 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def running_app(model_dir: Path | None, library_dir: Path | None, log_path: Path) -> Iterator[str]:
+def running_app(model_dir: Path | None, library_dir: Path | None, log_path: Path, threads: int = 1,
+                extra_args: tuple[str, ...] = ()) -> Iterator[str]:
     """Start `python app.py` on a free localhost port; yields its URL and stops it afterwards."""
     port = free_port()
     command = [sys.executable, "app.py", "--port", str(port)]
     command += ["--model", str(model_dir)] if model_dir else []
     command += ["--library", str(library_dir)] if library_dir else []
+    command += list(extra_args)
     env = {**os.environ, "GRADIO_SERVER_NAME": "127.0.0.1", "GRADIO_ANALYTICS_ENABLED": "False",
-           "OMP_NUM_THREADS": "1"}
+           "OMP_NUM_THREADS": str(threads)}
     with log_path.open("w") as log:
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
         url = f"http://127.0.0.1:{port}/"

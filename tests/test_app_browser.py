@@ -1,6 +1,7 @@
 """End to end in a real browser: Debian chromium driven by playwright (never a downloaded browser)."""
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -97,3 +98,83 @@ def test_choosing_a_sentence_highlights_its_heartbeats_on_the_trace(browser, app
     heatmap_columns = page.evaluate("() => document.querySelector('#heatmap-plot .js-plotly-plot').layout.xaxis.ticktext")
     assert heatmap_columns and all(label.isdigit() for label in heatmap_columns)  # heartbeats, numbered as on the strip
     page.screenshot(path=str(SCREENSHOTS / "app-sentence-heartbeats.png"), full_page=True)
+
+
+GRID_RATIO = """() => {
+  const gd = document.querySelector('#ecg-plot .js-plotly-plot'), full = gd._fullLayout;
+  const xa = full.xaxis, ya = full.yaxis;
+  const pxPerSecond = xa._length / (xa.range[1] - xa.range[0]);
+  const pxPerMv = ya._length / (ya.range[1] - ya.range[0]);
+  return (pxPerSecond / 25) / (pxPerMv / 10);   // mm per mm: 1 when a grid square is square
+}"""
+CLICK_POINTS = """(times) => {
+  const gd = document.querySelector('#ecg-plot .js-plotly-plot'), full = gd._fullLayout;
+  const rows = Object.keys(full).filter(k => /^yaxis\\d*$/.test(k)).length;
+  const xa = full['xaxis' + (rows > 1 ? rows : '')], ya = full['yaxis' + (rows > 1 ? rows : '')];
+  const box = gd.getBoundingClientRect();
+  return times.map(t => [box.left + xa._offset + xa.l2p(t), box.top + ya._offset + ya._length / 2]);
+}"""
+
+
+def _page(browser, url: str, width: int, height: int = 1100):
+    page = browser.new_context(viewport={"width": width, "height": height}).new_page()
+    page.set_default_timeout(STEP_TIMEOUT_MS)
+    page.goto(url)
+    return page
+
+
+def _upload(page, files, record_id: str) -> None:
+    page.locator("#upload input[type=file]").set_input_files([str(path) for path in files])
+    sync_api.expect(page.locator("#record-info")).to_contain_text(record_id, timeout=STEP_TIMEOUT_MS)
+    page.locator("#ecg-plot .js-plotly-plot").wait_for()
+
+
+@pytest.mark.parametrize("width", [1920, 1366, 390], ids=["desktop-wide", "desktop", "phone"])
+def test_grid_squares_stay_square_at_every_width(browser, app_url, records, width):
+    page = _page(browser, app_url, width)
+    _upload(page, records["af01"], "af01")
+    assert page.evaluate(GRID_RATIO) == pytest.approx(1.0, rel=0.03)
+    page.screenshot(path=str(SCREENSHOTS / f"app-true-scale-{width}.png"))
+    page.locator("#layout-choice label", has_text="12x1").click()
+    page.wait_for_function("() => document.querySelectorAll('#ecg-plot .js-plotly-plot .subplot').length >= 12")
+    assert page.evaluate(GRID_RATIO) == pytest.approx(1.0, rel=0.03)
+
+
+def test_calipers_give_interval_rate_and_voltage(browser, app_url, records):
+    page = _page(browser, app_url, 1500)
+    _upload(page, records["af01"], "af01")
+    page.locator("#ecg-plot").scroll_into_view_if_needed()
+    page.wait_for_timeout(1000)  # the caliper script binds to the new figure
+    for x, y in page.evaluate(CLICK_POINTS, [2.0, 3.0]):
+        page.mouse.click(x, y)
+        page.wait_for_timeout(300)
+    sync_api.expect(page.locator("#caliper-readout")).to_contain_text(" bpm", timeout=STEP_TIMEOUT_MS)
+    text = page.locator("#caliper-readout").inner_text()
+    milliseconds, bpm = (int(value) for value in re.search(r"(\d+) ms = (\d+) bpm", text).groups())
+    assert 980 <= milliseconds <= 1020 and 59 <= bpm <= 61 and "mV" in text
+
+
+def test_a_second_upload_replaces_the_first_and_a_later_window_can_be_shown(browser, app_url, records, tmp_path):
+    long_record = write_wfdb_record(tmp_path, "long38", ("sinus_rhythm",), seed=5, seconds=38.0)
+    page = _page(browser, app_url, 1500)
+    _upload(page, records["af01"], "af01")
+    _upload(page, long_record, "long38")  # not "found 2 .hea files"
+    assert "af01" not in page.locator("#record-info").inner_text()
+    track = page.locator("#window-start input[type=range]")
+    box = track.bounding_box()
+    page.mouse.click(box["x"] + box["width"] - 2, box["y"] + box["height"] / 2)  # drag to the end of the record
+    sync_api.expect(page.locator("#record-info")).to_contain_text("of 38.0 s", timeout=STEP_TIMEOUT_MS)
+    page.wait_for_function("() => document.querySelector('#ecg-plot .js-plotly-plot')._fullLayout.xaxis.range[1] > 30")
+
+
+def test_export_gives_a_pdf_page_at_true_scale(browser, app_url, records):
+    page = _page(browser, app_url, 1500)
+    _upload(page, records["af01"], "af01")
+    page.locator("#export-pdf").click()
+    link = page.locator("#export-file a").first
+    link.wait_for()
+    href = link.get_attribute("href")
+    assert href.endswith("af01-ecg.pdf") or (link.get_attribute("download") or "").endswith("af01-ecg.pdf")
+    content = page.request.get(href).body()
+    box = re.search(rb"/MediaBox \[ *0 0 ([\d.]+) ([\d.]+) *\]", content)
+    assert float(box.group(1)) == pytest.approx(841.9, abs=1) and float(box.group(2)) == pytest.approx(595.3, abs=1)

@@ -20,7 +20,7 @@ from ui import analysis, handlers, overlays, uploads
 from ui.ecg_plot import R_PEAK_TRACE_NAME, RHYTHM_TRACE_NAME, ecg_figure
 from ui.record_info import record_markdown
 from ui.report import heatmap_figure
-from ui.scores import parse_prompts, rank_scores, scores_figure
+from ui.scores import parse_prompts
 
 ROOT = Path(__file__).resolve().parents[1]
 FS = 500
@@ -126,13 +126,6 @@ def test_heatmap_columns_are_heartbeats_labelled_by_strip_number_and_coloured_by
 
 # ----- scores and markdown -----
 
-def test_scores_are_sorted_best_first_with_probabilities_summing_to_one():
-    ranked = rank_scores(["a", "b", "c"], np.array([0.1, 0.5, 0.3]), logit_scale=10.0)
-    assert ranked.prompts == ("b", "c", "a")
-    assert ranked.probabilities.sum() == pytest.approx(1.0) and ranked.probabilities[0] > ranked.probabilities[1]
-    assert list(scores_figure(ranked).data[0].y) == ["b", "c", "a"]
-
-
 def test_parse_prompts_one_per_line_without_blanks_or_duplicates():
     assert parse_prompts("atrial fibrillation\n\n  sinus rhythm \natrial fibrillation\n") == ["atrial fibrillation", "sinus rhythm"]
 
@@ -140,11 +133,21 @@ def test_parse_prompts_one_per_line_without_blanks_or_duplicates():
 def test_record_markdown_lists_what_was_read():
     mask = np.ones(12, bool)
     mask[[6, 7]] = False
-    text = record_markdown(_record(lead_mask=mask, labels=("sinus rhythm",)), ("resampled from 500 Hz to 250 Hz",),
-                           ("derived III from leads I and II",), 75.0, 12)
+    record = _record(lead_mask=mask, labels=("sinus rhythm",))
+    text = record_markdown(record, ("resampled from 500 Hz to 250 Hz",), ("derived III from leads I and II",),
+                           melp.measure(record), "0-10 s of 10.0 s")
     for expected in ("500 Hz", "10.0 s", "10 of 12", "V1, V2", "age 63", "female", "Sinus rhythm. Normal ECG.",
-                     "sinus rhythm", "resampled from 500 Hz to 250 Hz", "derived III", "75 bpm"):
+                     "sinus rhythm", "resampled from 500 Hz to 250 Hz", "derived III", "75 bpm", "0-10 s of 10.0 s",
+                     "Ventricular rate", "QTc (Bazett)", "QRS axis"):
         assert expected in text
+
+
+def test_measurements_say_not_measurable_instead_of_guessing():
+    from ui.record_info import measurement_rows
+
+    flat_rhythm = melp.measure(EcgRecord(signal=np.zeros((12, 5000)), fs=FS))
+    rows = {label: value for label, value, _ in measurement_rows(flat_rhythm)}
+    assert rows["PR"] == rows["QRS"] == rows["Ventricular rate"] == "not measurable"
 
 
 def test_presets_load_from_lists_and_objects(tmp_path):
@@ -256,7 +259,7 @@ class _FakeModel:
     def generate_report(self, record, num_beams, max_new_tokens):
         return "Sinus rhythm. Normal ECG."
 
-    def explain(self, record, text=None):
+    def explain(self, record, text=None, window=0):
         sentences = [part.strip() + "." for part in (text or "Sinus rhythm.").split(".") if part.strip()]
         rng = np.random.default_rng(0)
         heartbeats = melp.beats(record).r_peaks  # the heartbeats of the record, as the strip numbers them
@@ -289,14 +292,6 @@ class _FakeLibrary:
         return _record(record_id=f"lib{row_id}")
 
 
-def test_score_handler_returns_sorted_rows_for_custom_and_preset_prompts():
-    session = handlers.load_record(_record())[0]
-    _, rows, chooser = analysis.score_prompts(session, "af\nleft bundle branch block", "rhythms", _FakeModel(),
-                                              {"rhythms": ["sinus rhythm"]})
-    assert [row[0] for row in rows] == ["left bundle branch block", "sinus rhythm", "af"]
-    assert chooser["choices"] == [row[0] for row in rows]
-
-
 def test_report_handler_gives_heatmap_data_per_sentence_and_heartbeat():
     session = handlers.load_record(_record())[0]
     new_session, report, fig, data, chooser = analysis.generate_report(session, 2, 32, _FakeModel(), progress=lambda *a, **k: None)
@@ -313,7 +308,7 @@ def test_report_handler_gives_heatmap_data_per_sentence_and_heartbeat():
 def test_model_handlers_explain_that_no_model_is_loaded():
     session = handlers.load_record(_record())[0]
     with pytest.raises(gr.Error, match="No model is loaded"):
-        analysis.score_prompts(session, "af", "", None, {})
+        analysis.generate_report(session, 1, 16, None, progress=lambda *a, **k: None)
 
 
 def test_neighbour_cards_show_thumbnails_reports_and_open_choices():

@@ -1,8 +1,10 @@
-"""The 12-lead ECG as a clinician reads it: 3 x 4 layout plus a lead II rhythm strip on ECG paper.
+"""The 12-lead ECG as a clinician reads it: on ECG paper at a true scale, in the usual layouts.
 
-Rows 1-3 hold four 2.5 s lead segments each (I/aVR/V1/V4, II/aVL/V2/V5, III/aVF/V3/V6) on one shared
-time axis, row 4 is lead II over the whole window with R peaks marked and beats numbered, and an optional
-last row is the caption-attention heat strip. All rows share the x axis, so zooming one zooms all.
+Layouts: 3 x 4 with a lead II rhythm strip (four 2.5 s columns), 6 x 2 (two 5 s columns), 12 x 1 (the
+whole window per lead). Paper speed 25 or 50 mm/s, gain 5, 10 or 20 mm/mV, a 1 mV calibration pulse at
+the start of every row. The figure has a fixed size in pixels (``PX_PER_MM``), so a grid square is square
+at every window width: a narrow screen scrolls sideways instead of squashing the trace. Time is absolute
+(seconds into the record), so the window shown can start anywhere in a long record.
 """
 from __future__ import annotations
 
@@ -14,36 +16,38 @@ from plotly.subplots import make_subplots
 
 from melp.record import STANDARD_LEADS
 
-DISPLAY_SECONDS = 10.0  # the printed 12-lead window
-SEGMENT_SECONDS = 2.5  # each lead of the 3 x 4 layout shows a quarter of the window
-LAYOUT_ROWS: tuple[tuple[str, ...], ...] = (
-    ("I", "aVR", "V1", "V4"),
-    ("II", "aVL", "V2", "V5"),
-    ("III", "aVF", "V3", "V6"),
-)
+WINDOW_SECONDS = 10.0  # the printed 12-lead window
+LAYOUTS: dict[str, tuple[tuple[str, ...], ...]] = {
+    "3x4 + rhythm": (("I", "aVR", "V1", "V4"), ("II", "aVL", "V2", "V5"), ("III", "aVF", "V3", "V6")),
+    "6x2": (("I", "V1"), ("II", "V2"), ("III", "V3"), ("aVR", "V4"), ("aVL", "V5"), ("aVF", "V6")),
+    "12x1": tuple((lead,) for lead in STANDARD_LEADS),
+}
+DEFAULT_LAYOUT = "3x4 + rhythm"
+SPEEDS_MM_S = (25.0, 50.0)
+GAINS_MM_MV = (5.0, 10.0, 20.0)
 RHYTHM_LEAD = "II"
 RHYTHM_TRACE_NAME = "II (rhythm)"
 R_PEAK_TRACE_NAME = "R peaks"
+CALIBRATION_TRACE_NAME = "1 mV calibration"
 MAX_PLOT_FS = 500.0  # faster records are decimated for display only
-# ECG paper: 25 mm/s and 10 mm/mV, so 0.2 s and 0.5 mV share one 5 mm major square.
-MAJOR_SECONDS, MINOR_SECONDS = 0.2, 0.04
-MAJOR_MV, MINOR_MV = 0.5, 0.1
-MM_PER_SECOND, MM_PER_MV = 25.0, 10.0
+PX_PER_MM = 4.0  # screen pixels per paper millimetre (about 100 dpi): fixed, so squares stay square
+MINOR_MM, MAJOR_MM = 1.0, 5.0
 PAPER_COLOUR = "#fff7f7"
 MAJOR_GRID_COLOUR = "rgba(220, 60, 60, 0.45)"
 MINOR_GRID_COLOUR = "rgba(220, 60, 60, 0.15)"
 TRACE_COLOUR = "#111111"
 MIN_ROW_RANGE_MV = (-1.0, 1.5)  # every row shows at least this much, as a printed strip does
+MAX_ROW_RANGE_MV = (-4.0, 4.0)  # and at most this: a runaway value never makes a metre-tall plot
 ROW_MARGIN_MV = 0.2
-PLOT_WIDTH_PX = 1100  # height is derived from it so squares stay square
+CALIBRATION_SECONDS, CALIBRATION_MV = 0.2, 1.0
+LEAD_OFFSET_SECONDS = 0.25  # traces start after the calibration pulse
 STRIP_HEIGHT_PX = 36
-MARGIN_PX = dict(l=30, r=20, t=40, b=40)
-SECONDS_PER_LABEL = 1.0
+MARGIN_PX = dict(l=20, r=20, t=100, b=40)  # gradio forces a 100 px top margin on plots; size for it
 
 
 @dataclass(frozen=True)
 class Shading:
-    """Weights over time drawn as coloured shading behind the traces."""
+    """Weights over time (seconds into the record) drawn as coloured shading behind the traces."""
 
     times: np.ndarray  # (N,) seconds
     weights: np.ndarray  # (N,) in [0, 1]
@@ -53,93 +57,105 @@ class Shading:
 
 @dataclass(frozen=True)
 class HeatStrip:
-    """Weights over time drawn as a separate heat strip under the rhythm strip."""
+    """Weights over time drawn as a separate heat strip under the traces."""
 
     times: np.ndarray  # (N,) seconds
     weights: np.ndarray  # (N,)
     label: str
 
 
-def _display_signal(signal: np.ndarray, fs: float) -> tuple[np.ndarray, float]:
-    """Crop to the display window and decimate fast records; returns ((12, T'), display fs)."""
+@dataclass(frozen=True)
+class PaperScale:
+    """Layout, paper speed and gain of one drawing."""
+
+    layout: str = DEFAULT_LAYOUT
+    speed_mm_s: float = 25.0
+    gain_mm_mv: float = 10.0
+
+    def __post_init__(self) -> None:
+        if self.layout not in LAYOUTS or self.speed_mm_s not in SPEEDS_MM_S or self.gain_mm_mv not in GAINS_MM_MV:
+            raise ValueError(f"paper scale {self}: expected a layout of {list(LAYOUTS)}, a speed of {SPEEDS_MM_S} "
+                             f"mm/s and a gain of {GAINS_MM_MV} mm/mV")
+
+    @property
+    def label(self) -> str:
+        return f"{self.speed_mm_s:g} mm/s, {self.gain_mm_mv:g} mm/mV"
+
+
+def _display_signal(signal: np.ndarray, fs: float, start_s: float) -> tuple[np.ndarray, float, float]:
+    """The window shown, decimated for display: ((12, T'), display fs, start time actually used)."""
     step = max(1, int(np.floor(fs / MAX_PLOT_FS)))
-    n_window = int(round(min(DISPLAY_SECONDS, signal.shape[1] / fs) * fs))
-    return signal[:, :n_window:step], fs / step
+    first = int(round(max(start_s, 0.0) * fs))
+    first = min(first, max(signal.shape[1] - 1, 0))
+    stop = first + int(round(WINDOW_SECONDS * fs))
+    return signal[:, first:stop:step], fs / step, first / fs
 
 
 def _row_range(values: np.ndarray) -> tuple[float, float]:
-    """Y range of one row in mV, snapped to major squares and never smaller than a printed strip."""
+    """Y range of one row in mV, snapped to major squares, no smaller than a printed strip, capped."""
     finite = values[np.isfinite(values)]
     low = float(finite.min()) - ROW_MARGIN_MV if finite.size else MIN_ROW_RANGE_MV[0]
     high = float(finite.max()) + ROW_MARGIN_MV if finite.size else MIN_ROW_RANGE_MV[1]
-    low = min(MIN_ROW_RANGE_MV[0], np.floor(low / MAJOR_MV) * MAJOR_MV)
-    high = max(MIN_ROW_RANGE_MV[1], np.ceil(high / MAJOR_MV) * MAJOR_MV)
+    low = max(MAX_ROW_RANGE_MV[0], min(MIN_ROW_RANGE_MV[0], np.floor(low * 2) / 2))
+    high = min(MAX_ROW_RANGE_MV[1], max(MIN_ROW_RANGE_MV[1], np.ceil(high * 2) / 2))
     return float(low), float(high)
 
 
-def _row_values(signal: np.ndarray, fs: float, row: int) -> np.ndarray:
-    """Samples of the segments shown in a layout row (or the rhythm lead for the last row)."""
-    if row == len(LAYOUT_ROWS):
-        return signal[STANDARD_LEADS.index(RHYTHM_LEAD)]
-    pieces = []
-    for column, lead in enumerate(LAYOUT_ROWS[row]):
-        start, stop = int(column * SEGMENT_SECONDS * fs), int((column + 1) * SEGMENT_SECONDS * fs)
-        pieces.append(signal[STANDARD_LEADS.index(lead), start:stop])
-    return np.concatenate(pieces)
+def _rows(scale: PaperScale) -> list[tuple[str, ...]]:
+    rows = list(LAYOUTS[scale.layout])
+    return rows + [(RHYTHM_LEAD,)] if scale.layout == DEFAULT_LAYOUT else rows
 
 
-def _paper_axes(fig: go.Figure, n_rows: int, window: float) -> None:
-    """ECG-paper grid on every signal row; time labels once a second on the bottom row only."""
-    for row in range(1, n_rows + 1):
-        fig.update_xaxes(
-            row=row, col=1, range=[0, window], dtick=MAJOR_SECONDS, showgrid=True, gridcolor=MAJOR_GRID_COLOUR,
-            minor=dict(dtick=MINOR_SECONDS, showgrid=True, gridcolor=MINOR_GRID_COLOUR),
-            showticklabels=row == n_rows, ticklabelstep=int(round(SECONDS_PER_LABEL / MAJOR_SECONDS)),
-            zeroline=False, ticksuffix=" s",
-        )
+def _segment(column: int, n_columns: int, n_samples: int) -> tuple[int, int]:
+    width = n_samples // n_columns
+    return column * width, (column + 1) * width if column < n_columns - 1 else n_samples
 
 
-def _add_lead_segments(fig: go.Figure, signal: np.ndarray, mask: np.ndarray, fs: float) -> None:
-    """The twelve 2.5 s segments of the 3 x 4 layout, each labelled with its lead name."""
-    time = np.arange(signal.shape[1]) / fs
-    for row, leads in enumerate(LAYOUT_ROWS, start=1):
-        for column, lead in enumerate(leads):
-            start, stop = int(column * SEGMENT_SECONDS * fs), int((column + 1) * SEGMENT_SECONDS * fs) + 1
-            index = STANDARD_LEADS.index(lead)
-            present = bool(mask[index])
-            fig.add_trace(go.Scatter(
-                x=time[start:stop], y=signal[index, start:stop], name=lead, mode="lines", showlegend=False,
-                line=dict(color=TRACE_COLOUR if present else "#999999", width=1, dash=None if present else "dot"),
-                hovertemplate=f"{lead}<br>%{{x:.3f}} s<br>%{{y:.2f}} mV<extra></extra>",
-            ), row=row, col=1)
-            fig.add_annotation(
-                x=column * SEGMENT_SECONDS + 0.05, y=1, xref=f"x{'' if row == 1 else row}",
-                yref=f"y{'' if row == 1 else row} domain", text=f"<b>{lead}</b>" + ("" if present else " (missing)"),
-                showarrow=False, xanchor="left", yanchor="top", font=dict(size=12),
-            )
+def _add_row(fig: go.Figure, row: int, leads: tuple[str, ...], signal: np.ndarray, mask: np.ndarray, fs: float,
+             start_s: float, rhythm: bool) -> None:
+    time = start_s + np.arange(signal.shape[1]) / fs
+    for column, lead in enumerate(leads):
+        first, stop = _segment(column, len(leads), signal.shape[1])
+        index = STANDARD_LEADS.index(lead)
+        present = bool(mask[index])
+        name = RHYTHM_TRACE_NAME if rhythm else lead
+        fig.add_trace(go.Scatter(
+            x=time[first:stop + (0 if stop == signal.shape[1] else 1)], y=signal[index, first:stop + 1], name=name,
+            mode="lines", showlegend=False,
+            line=dict(color=TRACE_COLOUR if present else "#999999", width=1, dash=None if present else "dot"),
+            hovertemplate=f"{lead}<br>%{{x:.3f}} s<br>%{{y:.2f}} mV<extra></extra>",
+        ), row=row, col=1)
+        fig.add_annotation(x=time[first] + 0.05 + (LEAD_OFFSET_SECONDS if column == 0 else 0), y=1,
+                           xref=f"x{'' if row == 1 else row}", yref=f"y{'' if row == 1 else row} domain",
+                           text=f"<b>{lead}</b>" + (" rhythm" if rhythm else "") + ("" if present else " (missing)"),
+                           showarrow=False, xanchor="left", yanchor="top", font=dict(size=11))
 
 
-def _add_rhythm_strip(fig: go.Figure, signal: np.ndarray, fs: float, r_peaks: np.ndarray, row: int) -> None:
-    """Lead II over the whole window, R peaks marked and numbered."""
+def _add_calibration(fig: go.Figure, row: int, start_s: float) -> None:
+    """A 1 mV, 0.2 s rectangular pulse at the start of the row, drawn at the row's gain."""
+    t0 = start_s + 0.02
+    xs = [t0, t0 + 0.04, t0 + 0.04, t0 + 0.04 + CALIBRATION_SECONDS, t0 + 0.04 + CALIBRATION_SECONDS, t0 + 0.24]
+    ys = [0.0, 0.0, CALIBRATION_MV, CALIBRATION_MV, 0.0, 0.0]
+    fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", name=CALIBRATION_TRACE_NAME, showlegend=False,
+                             line=dict(color=TRACE_COLOUR, width=1), hoverinfo="skip"), row=row, col=1)
+
+
+def _add_peaks(fig: go.Figure, row: int, signal: np.ndarray, fs: float, start_s: float, r_peaks: np.ndarray,
+               numbers: np.ndarray, stop: int) -> None:
+    """R peaks of the window (before sample ``stop`` of it: lead II's part of the row) marked and numbered
+    as the whole record numbers them."""
     rhythm = signal[STANDARD_LEADS.index(RHYTHM_LEAD)]
-    time = np.arange(rhythm.size) / fs
+    local = np.round(r_peaks * 1.0 - start_s * fs).astype(int)
+    inside = (local >= 0) & (local < min(rhythm.size, stop))
     fig.add_trace(go.Scatter(
-        x=time, y=rhythm, name=RHYTHM_TRACE_NAME, mode="lines", showlegend=False,
-        line=dict(color=TRACE_COLOUR, width=1), hovertemplate="II<br>%{x:.3f} s<br>%{y:.2f} mV<extra></extra>",
-    ), row=row, col=1)
-    peaks = r_peaks[(r_peaks >= 0) & (r_peaks < rhythm.size)]
-    fig.add_trace(go.Scatter(
-        x=time[peaks], y=rhythm[peaks], name=R_PEAK_TRACE_NAME, mode="markers+text", showlegend=False,
-        text=[str(number) for number in range(1, peaks.size + 1)], textposition="top center",
+        x=start_s + local[inside] / fs, y=rhythm[local[inside]], name=R_PEAK_TRACE_NAME, mode="markers+text",
+        showlegend=False, text=[str(n) for n in numbers[inside]], textposition="top center",
         marker=dict(symbol="triangle-down", size=8, color="#1f5fbf"), textfont=dict(color="#1f5fbf", size=11),
         hovertemplate="beat %{text}<br>%{x:.3f} s<extra></extra>",
     ), row=row, col=1)
-    fig.add_annotation(x=0.05, y=1, xref=f"x{row}", yref=f"y{row} domain", text=f"<b>{RHYTHM_LEAD}</b> rhythm",
-                       showarrow=False, xanchor="left", yanchor="top", font=dict(size=12))
 
 
 def _add_shading(fig: go.Figure, shading: Shading, ranges: list[tuple[float, float]]) -> None:
-    """Coloured bands behind every signal row, opacity following the weights."""
     red, green, blue = shading.rgb
     colours = [[0.0, f"rgba({red},{green},{blue},0)"], [1.0, f"rgba({red},{green},{blue},0.55)"]]
     for row, (low, high) in enumerate(ranges, start=1):
@@ -152,12 +168,25 @@ def _add_shading(fig: go.Figure, shading: Shading, ranges: list[tuple[float, flo
 def _add_heat_strip(fig: go.Figure, strip: HeatStrip, row: int) -> None:
     fig.add_trace(go.Heatmap(
         x=strip.times, y=[0.0, 1.0], z=np.vstack([strip.weights, strip.weights]), colorscale="YlOrRd", showscale=False,
-        name=strip.label,
-        hovertemplate=f"{strip.label}<br>%{{x:.2f}} s: %{{z:.3f}}<extra></extra>",
+        name=strip.label, hovertemplate=f"{strip.label}<br>%{{x:.2f}} s: %{{z:.3f}}<extra></extra>",
     ), row=row, col=1)
     fig.update_yaxes(row=row, col=1, range=[0.0, 1.0], showticklabels=False, showgrid=False, fixedrange=True)
-    fig.add_annotation(x=0.05, y=0.5, xref=f"x{row}", yref=f"y{row} domain", text=strip.label, showarrow=False,
-                       xanchor="left", font=dict(size=11))
+
+
+def _paper_axes(fig: go.Figure, n_rows: int, start_s: float, window_s: float, ranges: list[tuple[float, float]],
+                scale: PaperScale) -> None:
+    major_s, minor_s = MAJOR_MM / scale.speed_mm_s, MINOR_MM / scale.speed_mm_s
+    major_mv, minor_mv = MAJOR_MM / scale.gain_mm_mv, MINOR_MM / scale.gain_mm_mv
+    for row in range(1, n_rows + 1):
+        fig.update_xaxes(row=row, col=1, range=[start_s - LEAD_OFFSET_SECONDS, start_s + window_s], dtick=major_s,
+                         tick0=start_s, showgrid=True, gridcolor=MAJOR_GRID_COLOUR,
+                         minor=dict(dtick=minor_s, showgrid=True, gridcolor=MINOR_GRID_COLOUR),
+                         showticklabels=row == n_rows, ticklabelstep=int(round(1.0 / major_s)), zeroline=False,
+                         ticksuffix=" s")
+    for row, (low, high) in enumerate(ranges, start=1):
+        fig.update_yaxes(row=row, col=1, range=[low, high], dtick=major_mv, tick0=0.0, showgrid=True,
+                         gridcolor=MAJOR_GRID_COLOUR, minor=dict(dtick=minor_mv, showgrid=True, gridcolor=MINOR_GRID_COLOUR),
+                         showticklabels=False, zeroline=False, fixedrange=True)
 
 
 def ecg_figure(
@@ -165,38 +194,46 @@ def ecg_figure(
     fs: float,
     *,
     lead_mask: np.ndarray | None = None,  # (12,) bool
-    r_peaks: np.ndarray | None = None,  # (K,) samples at fs
+    r_peaks: np.ndarray | None = None,  # (K,) samples at fs (whole record)
     shading: Shading | None = None,
     heat_strip: HeatStrip | None = None,
     title: str = "",
+    scale: PaperScale = PaperScale(),
+    start_s: float = 0.0,
 ) -> go.Figure:
-    """Plotly figure of a 12-lead ECG in the standard printed layout on ECG paper."""
+    """Plotly figure of a 12-lead ECG window on ECG paper at ``scale``, starting ``start_s`` into the record."""
     if signal.shape[0] != len(STANDARD_LEADS):
         raise ValueError(f"ecg_figure: signal has {signal.shape[0]} rows, expected {len(STANDARD_LEADS)} in STANDARD_LEADS order")
     mask = np.ones(len(STANDARD_LEADS), bool) if lead_mask is None else np.asarray(lead_mask, bool)
-    shown, shown_fs = _display_signal(np.asarray(signal, dtype=np.float32), fs)
-    peaks = np.zeros(0, int) if r_peaks is None else (np.asarray(r_peaks) * shown_fs / fs).round().astype(int)
-    window = shown.shape[1] / shown_fs
-    n_signal_rows = len(LAYOUT_ROWS) + 1
-    ranges = [_row_range(_row_values(shown, shown_fs, row)) for row in range(n_signal_rows)]
-    spans = [high - low for low, high in ranges]
-    px_per_mv = (PLOT_WIDTH_PX - MARGIN_PX["l"] - MARGIN_PX["r"]) / DISPLAY_SECONDS * MM_PER_MV / MM_PER_SECOND
-    heights = [span * px_per_mv for span in spans] + ([STRIP_HEIGHT_PX] if heat_strip is not None else [])
-    fig = make_subplots(rows=len(heights), cols=1, shared_xaxes=True, vertical_spacing=0.012, row_heights=heights)
+    shown, shown_fs, start_s = _display_signal(np.asarray(signal, dtype=np.float32), fs, start_s)
+    window_s = shown.shape[1] / shown_fs
+    rows = _rows(scale)
+    ranges = [_row_range(np.concatenate([shown[STANDARD_LEADS.index(lead)] for lead in leads])) for leads in rows]
+    px_per_mv = scale.gain_mm_mv * PX_PER_MM
+    heights = [(high - low) * px_per_mv for low, high in ranges] + ([STRIP_HEIGHT_PX] if heat_strip is not None else [])
+    spacing_px = 6
+    total_height = sum(heights) + spacing_px * (len(heights) - 1)
+    fig = make_subplots(rows=len(heights), cols=1, shared_xaxes=True, row_heights=heights,
+                        vertical_spacing=spacing_px / total_height)
     if shading is not None:
         _add_shading(fig, shading, ranges)
-    _add_lead_segments(fig, shown, mask, shown_fs)
-    _add_rhythm_strip(fig, shown, shown_fs, peaks, row=n_signal_rows)
+    numbers = np.arange(1, 0 if r_peaks is None else len(r_peaks) + 1)
+    peaks = np.zeros(0, int) if r_peaks is None else (np.asarray(r_peaks) * shown_fs / fs)
+    for row, leads in enumerate(rows, start=1):
+        rhythm = scale.layout == DEFAULT_LAYOUT and row == len(rows)
+        _add_calibration(fig, row, start_s - LEAD_OFFSET_SECONDS)
+        _add_row(fig, row, leads, shown, mask, shown_fs, start_s, rhythm)
+        if rhythm or (scale.layout != DEFAULT_LAYOUT and leads[0] == RHYTHM_LEAD):
+            _add_peaks(fig, row, shown, shown_fs, start_s, peaks, numbers, _segment(0, len(leads), shown.shape[1])[1])
     if heat_strip is not None:
         _add_heat_strip(fig, heat_strip, row=len(heights))
-    _paper_axes(fig, len(heights), window)
-    for row, (low, high) in enumerate(ranges, start=1):
-        fig.update_yaxes(row=row, col=1, range=[low, high], dtick=MAJOR_MV, showgrid=True, gridcolor=MAJOR_GRID_COLOUR,
-                         minor=dict(dtick=MINOR_MV, showgrid=True, gridcolor=MINOR_GRID_COLOUR),
-                         showticklabels=False, zeroline=False, fixedrange=True)
+    _paper_axes(fig, len(heights), start_s, window_s, ranges, scale)
+    plot_width = (window_s + LEAD_OFFSET_SECONDS) * scale.speed_mm_s * PX_PER_MM
     fig.update_layout(
-        height=int(sum(heights) + MARGIN_PX["t"] + MARGIN_PX["b"]), margin=MARGIN_PX, plot_bgcolor=PAPER_COLOUR,
-        title=dict(text=f"{title}  <span style='font-size:11px'>25 mm/s, 10 mm/mV</span>", x=0.01, font=dict(size=14)),
-        dragmode="zoom", hovermode="closest", showlegend=False,
+        width=int(round(plot_width + MARGIN_PX["l"] + MARGIN_PX["r"])),
+        height=int(round(total_height + MARGIN_PX["t"] + MARGIN_PX["b"])), autosize=False, margin=MARGIN_PX,
+        plot_bgcolor=PAPER_COLOUR, hovermode="x", dragmode=False, showlegend=False,
+        title=dict(text=f"{title}  <span style='font-size:11px'>{scale.label}, {start_s:g}-{start_s + window_s:g} s</span>",
+                   x=0.01, font=dict(size=14)),
     )
     return fig

@@ -20,7 +20,7 @@ from ui.uploads import UploadError
 
 logger = logging.getLogger(__name__)
 
-_MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+!|~>-])")
+_MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]#|~>])")
 _ABSOLUTE_PATH = re.compile(r"(?<![\w.])/(?:[\w.\-]+/)+")  # "/tmp/gradio/ab12/" -> removed, file names stay
 
 

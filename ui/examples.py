@@ -32,7 +32,7 @@ EXAMPLE_CONDITIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Ventricular paced rhythm", ("ventricular_paced_rhythm",)),
 )
 GALLERY_CARD_STYLE = ("display:inline-block;vertical-align:top;width:250px;margin:3px;padding:6px;border:1px solid #ddd;"
-                      "border-radius:6px;background:#fff;font-size:12px;color:#222")
+                      "border-radius:6px;background:#fff;font-size:12px;color:#222;cursor:default")
 
 
 @dataclass(frozen=True)

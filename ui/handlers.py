@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import warnings
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -18,11 +19,11 @@ import plotly.graph_objects as go
 import melp
 from melp.record import EcgRecord
 from ui import overlays, uploads
-from ui.ecg_plot import ecg_figure
+from ui.ecg_plot import PaperScale, ecg_figure
 from ui.errors import user_errors
 from ui.neighbours import Neighbour, cards_html, neighbour_from_row, suggestions_markdown
 from ui.record_info import record_markdown
-from ui.session import Session
+from ui.session import Session, window_starts
 
 logger = logging.getLogger(__name__)
 
@@ -32,7 +33,7 @@ OVERLAY_CHOICES = (OVERLAY_QUERY, OVERLAY_CAPTION)
 DEFAULT_FS_HINT = 500.0  # for .npy/.npz/.csv files that carry no sampling rate
 NO_LIBRARY = "No library loaded: start the app with --library DIR (see index/) to browse similar ECGs."
 READER_LOGGERS = ("melp.data",)  # their INFO/WARNING lines during a read become "reader notes"
-RHYTHM_LEAD = "II"
+RHYTHM_LEAD = "II"  # the lead of the library thumbnails
 
 
 class _ThreadNotes(logging.Handler):
@@ -48,58 +49,74 @@ class _ThreadNotes(logging.Handler):
             self.notes.append(record.getMessage().split(": ", 1)[-1])
 
 
-def read_with_notes(path: Path, fs: float | None) -> tuple[EcgRecord, tuple[str, ...]]:
-    """melp.read_ecg plus the reader's own notes (derived leads, unit guesses) for the record panel."""
+def read_with_notes(path: Path, fs: float | None, units: str | None = None) -> tuple[EcgRecord, tuple[str, ...]]:
+    """melp.read_ecg plus the reader's own notes (derived leads, repairs) for the record panel.
+
+    Amplitudes no ECG has (microvolts read as millivolts) are refused with the control to change, rather
+    than drawn: the person chose the units, not us.
+    """
     collector = _ThreadNotes()
     targets = [logging.getLogger(name) for name in READER_LOGGERS]
     for target in targets:
         target.addHandler(collector)
     try:
-        record = melp.read_ecg(path, fs=fs)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", melp.EcgReadWarning)
+            record = melp.read_ecg(path, fs=fs, units=units if path.suffix.lower() in uploads.NEEDS_FS_SUFFIXES else None)
     finally:
         for target in targets:
             target.removeHandler(collector)
+    if any("probably microvolts" in str(warning.message) for warning in caught):
+        raise uploads.UploadError(
+            f"{path.name}: the values are hundreds of times larger than an ECG's millivolts; they are probably "
+            "microvolts. Choose 'uV' under 'Amplitude units' and upload the file again.")
     return record, tuple(collector.notes)
 
 
-def new_session(record: EcgRecord, reader_notes: tuple[str, ...], preprocess_config: Any | None) -> Session:
-    """Session for a freshly loaded record: R peaks, heart rate and the preprocessing account."""
-    result = melp.preprocess(record, preprocess_config)
-    try:
-        beat_info = melp.beats(record, lead=RHYTHM_LEAD)
-        r_peaks, heart_rate = np.asarray(beat_info.r_peaks, dtype=int), float(beat_info.heart_rate)
-    except ValueError as exc:  # too short or flat to detect beats: show the trace without them
-        logger.info("%s: no R peaks (%s)", record.record_id, exc)
-        r_peaks, heart_rate = np.zeros(0, dtype=int), None
+def new_session(record: EcgRecord, reader_notes: tuple[str, ...], preprocess_config: Any | None,
+                window_start: float = 0.0, scale: PaperScale | None = None) -> Session:
+    """Session for a record (and the window of it chosen): beats numbered over the whole record, the
+    window's measurements and the preprocessing account."""
     seconds = preprocess_config.seconds if preprocess_config is not None else melp.PreprocessConfig().seconds
-    return Session(record=record, r_peaks=r_peaks, heart_rate_bpm=heart_rate, preprocessing_steps=result.steps,
-                   reader_notes=reader_notes, window_seconds=float(seconds))
+    beat_info = melp.beats(record)
+    session = Session(record=record, r_peaks=np.asarray(beat_info.r_peaks, dtype=int),
+                      heart_rate_bpm=float(beat_info.heart_rate) if np.isfinite(beat_info.heart_rate) else None,
+                      reader_notes=reader_notes, window_seconds=float(seconds),
+                      window_start=min(max(float(window_start), 0.0), window_starts(record.duration, float(seconds))),
+                      scale=scale or PaperScale())
+    window = session.window
+    return replace(session, preprocessing_steps=melp.preprocess(window, preprocess_config).steps,
+                   measurements=melp.measure(window))
 
 
 def record_panel(session: Session) -> str:
     return record_markdown(session.record, session.preprocessing_steps, session.reader_notes,
-                           session.heart_rate_bpm, int(session.r_peaks.size))
+                           session.measurements, session.window_label)
 
 
 def figure_for(session: Session, overlays_on: list[str] | tuple[str, ...] = (), query: int = 1) -> go.Figure:
     """The 12-lead figure: a chosen sentence's or prompt's heartbeats shaded green whenever one is chosen,
     and the overlays switched on (query is 1-based, as shown in the UI)."""
     shading = heat_strip = None
+    start = session.window_start
     if session.highlight is not None and session.highlight.heartbeats.size:
         shading = overlays.heartbeat_shading(session.highlight.heartbeats, session.highlight.similarity,
-                                             session.record.fs, (0.0, session.window_seconds), session.highlight.label)
+                                             session.record.fs, (start, start + session.window_seconds),
+                                             session.highlight.label)
     elif OVERLAY_QUERY in overlays_on and session.beat_attention is not None:
         query_index = int(np.clip(int(query) - 1, 0, session.beat_attention.shape[0] - 1))
-        shading = overlays.query_shading(session.beat_attention, query_index, session.window_seconds)
+        shading = overlays.query_shading(session.beat_attention, query_index, session.window_seconds, start)
     if OVERLAY_CAPTION in overlays_on and session.caption_attention is not None:
-        heat_strip = overlays.caption_strip(session.caption_attention, session.window_seconds)
+        heat_strip = overlays.caption_strip(session.caption_attention, session.window_seconds, start)
     record = session.record
     return ecg_figure(record.signal, record.fs, lead_mask=record.lead_mask, r_peaks=session.r_peaks,
-                      shading=shading, heat_strip=heat_strip, title=record.record_id)
+                      shading=shading, heat_strip=heat_strip, title=record.record_id, scale=session.scale,
+                      start_s=start)
 
 
 @user_errors("read the uploaded ECG")
-def load_upload(files: list[str] | str | None, fs_hint: float | None, preprocess_config: Any | None = None):
+def load_upload(files: list[str] | str | None, fs_hint: float | None, units: str | None = None,
+                preprocess_config: Any | None = None):
     """Uploaded file(s) -> (session, record markdown, figure); every refusal is a gr.Error with the reason.
 
     The uploaded files are deleted once read, whatever happens: the record lives on in the session only.
@@ -112,7 +129,8 @@ def load_upload(files: list[str] | str | None, fs_hint: float | None, preprocess
         uploads.stage_upload(paths, folder)
         record_path = uploads.pick_record(folder)
         needs_fs = record_path.suffix.lower() in uploads.NEEDS_FS_SUFFIXES
-        record, notes = read_with_notes(record_path, float(fs_hint or DEFAULT_FS_HINT) if needs_fs else None)
+        record, notes = read_with_notes(record_path, float(fs_hint or DEFAULT_FS_HINT) if needs_fs else None,
+                                        units or None)
         record = replace(record, source=record_path.name)
         session = new_session(record, notes, preprocess_config)
     finally:
@@ -162,8 +180,8 @@ def similar_ecgs(session: Session | None, k: float, library: Any | None):
     session = require_session(session)
     if library is None:
         return f"<p>{NO_LIBRARY}</p>", NO_LIBRARY, gr.update(choices=[], value=None)
-    rows = library.similar_ecgs(session.record, int(k))
-    suggestions = library.reports_for(session.record, int(k))
+    rows = library.similar_ecgs(session.window, int(k))
+    suggestions = library.reports_for(session.window, int(k))
     neighbours = _neighbour_list(rows, library)
     return cards_html(neighbours, "The library is empty."), suggestions_markdown(suggestions), _choices(neighbours)
 

@@ -28,6 +28,7 @@ class Neighbour:
     labels: tuple[str, ...]
     rhythm: np.ndarray | None  # (T,) lead II in mV, or None when the library holds no signal
     fs: float | None
+    origin: str = "real"  # "real", "real (PTB-XL)" or "simulated": said on every card
 
     @property
     def choice_label(self) -> str:
@@ -36,9 +37,11 @@ class Neighbour:
 
 def neighbour_from_row(rank: int, row: Any, rhythm: np.ndarray | None, fs: float | None) -> Neighbour:
     """A library row (score, row_id, record_id, report, labels) plus its lead II for the thumbnail."""
+    origin = (row.metadata or {}).get("origin") or ("simulated" if (row.metadata or {}).get("synth_seed") is not None
+                                                      else "real")
     return Neighbour(rank=rank, row_id=int(row.row_id), record_id=str(row.record_id), score=float(row.score),
                      report=str(row.report or ""), labels=tuple(str(label) for label in (row.labels or ())),
-                     rhythm=None if rhythm is None else np.asarray(rhythm, dtype=np.float64), fs=fs)
+                     rhythm=None if rhythm is None else np.asarray(rhythm, dtype=np.float64), fs=fs, origin=str(origin))
 
 
 def thumbnail_svg(rhythm: np.ndarray, fs: float) -> str:
@@ -60,9 +63,13 @@ def _card(neighbour: Neighbour) -> str:
     report = neighbour.report if len(neighbour.report) <= REPORT_PREVIEW_CHARS else neighbour.report[:REPORT_PREVIEW_CHARS] + "..."
     labels = ", ".join(neighbour.labels[:MAX_LABELS_SHOWN]) + ("..." if len(neighbour.labels) > MAX_LABELS_SHOWN else "")
     thumb = thumbnail_svg(neighbour.rhythm, neighbour.fs) if neighbour.rhythm is not None and neighbour.fs else ""
-    return (f'<div class="melp-card" style="{CARD_STYLE}"><b>#{neighbour.rank} {html.escape(neighbour.record_id)}</b>'
-            f' <span style="float:right">score {neighbour.score:.3f}</span><br>{thumb}<br>'
-            f"{html.escape(report) or '<i>no report</i>'}<br><span style='color:#555'>{html.escape(labels)}</span></div>")
+    badge_colour = "#1f7a3a" if neighbour.origin.startswith("real") else "#8a5a00"
+    return (f'<div class="melp-card" style="{CARD_STYLE}">'
+            f'<div style="display:flex;flex-wrap:wrap;justify-content:space-between;gap:4px">'
+            f"<b>#{neighbour.rank} {html.escape(neighbour.record_id)}</b><span>similarity {neighbour.score:.3f}</span></div>"
+            f'<span class="melp-origin" style="color:{badge_colour};font-weight:600">{html.escape(neighbour.origin)} ECG</span>'
+            f"<br>{thumb}<br>{html.escape(report) or '<i>no report</i>'}<br>"
+            f"<span style='color:#555'>{html.escape(labels)}</span></div>")
 
 
 def cards_html(neighbours: list[Neighbour], empty_message: str) -> str:

@@ -21,28 +21,28 @@ def attention_times(n_steps: int, window_seconds: float) -> np.ndarray:
     return (np.arange(n_steps) + 0.5) * (window_seconds / n_steps)
 
 
-def _to_overlay(weights: np.ndarray, window_seconds: float) -> tuple[np.ndarray, np.ndarray]:
-    """Downsample weights over the window and scale to [0, 1]; returns (times, weights)."""
+def _to_overlay(weights: np.ndarray, window_seconds: float, start: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    """Downsample weights over the window and scale to [0, 1]; returns (times into the record, weights)."""
     weights = np.asarray(weights, dtype=np.float64)
     if weights.size > MAX_OVERLAY_POINTS:
         weights = _bin_mean(weights, MAX_OVERLAY_POINTS)
     peak = weights.max() if weights.size else 0.0
     scaled = weights / peak if peak > 0 else np.zeros_like(weights)
-    return attention_times(weights.size, window_seconds), scaled
+    return start + attention_times(weights.size, window_seconds), scaled
 
 
-def query_shading(beat_attention: np.ndarray, query: int, window_seconds: float) -> Shading:
+def query_shading(beat_attention: np.ndarray, query: int, window_seconds: float, start: float = 0.0) -> Shading:
     """Where one of the model's learned attention slots looked (beat_attention: (Q, T)), as blue shading."""
     n_queries = beat_attention.shape[0]
     if not 0 <= query < n_queries:
         raise ValueError(f"attention slot {query + 1} does not exist; the model has slots 1..{n_queries}")
-    times, weights = _to_overlay(beat_attention[query], window_seconds)
+    times, weights = _to_overlay(beat_attention[query], window_seconds, start)
     return Shading(times=times, weights=weights, rgb=QUERY_RGB, label=f"attention slot {query + 1}")
 
 
-def caption_strip(caption_attention: np.ndarray, window_seconds: float) -> HeatStrip:
+def caption_strip(caption_attention: np.ndarray, window_seconds: float, start: float = 0.0) -> HeatStrip:
     """Caption-pooler attention over time (T,) as a heat strip."""
-    times, weights = _to_overlay(caption_attention, window_seconds)
+    times, weights = _to_overlay(caption_attention, window_seconds, start)
     return HeatStrip(times=times, weights=weights, label="caption attention")
 
 

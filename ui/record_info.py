@@ -21,14 +21,48 @@ def _leads_line(record: EcgRecord) -> list[str]:
     return lines
 
 
+NOT_MEASURABLE = "not measurable"
+_ROWS = (  # label, Measurements field, unit, methods key
+    ("Ventricular rate", "heart_rate", "bpm", "heart_rate"), ("Atrial rate", "atrial_rate", "bpm", "atrial_rate"),
+    ("RR", "rr_ms", "ms", "heart_rate"), ("PR", "pr_ms", "ms", "pr_ms"), ("QRS", "qrs_ms", "ms", "qrs_ms"),
+    ("QT", "qt_ms", "ms", "qt_ms"), ("QTc (Bazett)", "qtc_bazett_ms", "ms", "qt_ms"),
+    ("QTc (Fridericia)", "qtc_fridericia_ms", "ms", "qt_ms"), ("P axis", "p_axis", "deg", "p_axis"),
+    ("QRS axis", "qrs_axis", "deg", "qrs_axis"), ("T axis", "t_axis", "deg", "t_axis"),
+)
+
+
+def measurement_rows(measurements: object) -> list[list[str]]:
+    """[quantity, value, how it was measured] for each measurement ("not measurable" instead of a guess)."""
+    rows = []
+    for label, field, unit, method in _ROWS:
+        value = getattr(measurements, field)
+        if field == "atrial_rate" and value is None:
+            continue  # shown only when it differs from the ventricular rate
+        how = measurements.methods.get(method, measurements.methods.get("intervals", ""))
+        shown = f"{value:.0f} {unit}" if value is not None else NOT_MEASURABLE
+        rows.append([label, shown, how])
+    return rows
+
+
+def measurements_markdown(measurements: object | None, window_label: str) -> str:
+    """The measurement table of the analysed window, naming the lead the R peaks were taken from."""
+    if measurements is None:
+        return ""
+    lines = [f"**Measurements** ({window_label}; {measurements.n_beats} beats, R peaks of lead "
+             f"{measurements.lead or 'none'} agreed by several leads)", "", "| | value | how |", "|---|---|---|"]
+    lines += [f"| {label} | {value} | {plain(how)} |" for label, value, how in measurement_rows(measurements)]
+    return "\n".join(lines)
+
+
 def record_markdown(
     record: EcgRecord,
     preprocessing_steps: tuple[str, ...] = (),
     reader_notes: tuple[str, ...] = (),
-    heart_rate_bpm: float | None = None,
-    n_beats: int | None = None,
+    measurements: object | None = None,
+    window_label: str = "",
 ) -> str:
-    """Markdown: identity, fs, duration, leads, demographics, report and labels in the file, preprocessing."""
+    """Markdown: identity, fs, duration, leads, demographics, report and labels in the file, measurements of
+    the window analysed, preprocessing."""
     source = Path(record.source).name if record.source else "in memory"
     lines = [f"### {plain(record.record_id or 'ECG')}", f"- **Source:** {plain(source)}",
              f"- **Sampling rate:** {record.fs:g} Hz, **duration:** {record.duration:.1f} s ({record.n_samples} samples)"]
@@ -39,8 +73,8 @@ def record_markdown(
     if record.sex:
         demographics.append(SEX_WORDS.get(record.sex, record.sex))
     lines.append(f"- **Patient:** {', '.join(demographics) if demographics else 'age and sex not in file'}")
-    if heart_rate_bpm is not None and np.isfinite(heart_rate_bpm):
-        lines.append(f"- **Heart rate (lead II R peaks):** {heart_rate_bpm:.0f} bpm, {n_beats} beats detected")
+    if window_label:
+        lines.append(f"- **Window analysed:** {window_label}")
     lines.append(f"- **Report in file:** {plain(record.report)}" if record.report else "- **Report in file:** none")
     if record.labels:
         lines.append(f"- **Labels in file:** {plain(', '.join(record.labels))}")
@@ -48,4 +82,5 @@ def record_markdown(
         lines.append("- **Reader notes:** " + plain("; ".join(reader_notes)))
     steps = "; ".join(preprocessing_steps) if preprocessing_steps else "nothing needed"
     lines.append(f"- **Preprocessing for the model:** {steps}")
-    return "\n".join(lines)
+    table = measurements_markdown(measurements, window_label)
+    return "\n".join(lines) + (f"\n\n{table}" if table else "")

@@ -1,11 +1,12 @@
 """What one user is looking at: kept in ``gr.State``, never at module level."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from melp.record import EcgRecord
+from ui.ecg_plot import WINDOW_SECONDS, PaperScale
 
 
 @dataclass(frozen=True)
@@ -36,3 +37,26 @@ class Session:
     heartbeat_method: str = ""  # how the model related sentences to heartbeats (melp.explain)
     highlight: Highlight | None = None
     neighbour_ids: tuple[int, ...] = ()  # library rows shown in the last neighbour list
+    window_start: float = 0.0  # seconds into the record of the window shown and analysed
+    scale: PaperScale = PaperScale()  # layout, paper speed and gain of the drawing
+    measurements: object | None = None  # melp.Measurements of the window
+    scores_shown: tuple[tuple[str, str], ...] = ()  # (prompt, reading) last shown, for the exported page
+
+    @property
+    def window(self) -> EcgRecord:
+        """The window shown and analysed: ``window_seconds`` from ``window_start`` (the whole record if shorter)."""
+        record = self.record
+        first = int(round(self.window_start * record.fs))
+        piece = record.signal[:, first:first + int(round(self.window_seconds * record.fs))]
+        suffix = f"@{self.window_start:g}s" if self.window_start else ""
+        return replace(record, signal=piece, record_id=f"{record.record_id}{suffix}")
+
+    @property
+    def window_label(self) -> str:
+        end = min(self.window_start + self.window_seconds, self.record.duration)
+        return f"{self.window_start:g}-{end:g} s of {self.record.duration:.1f} s"
+
+
+def window_starts(duration: float, seconds: float = WINDOW_SECONDS) -> float:
+    """The latest start of a whole window in a record of ``duration`` seconds (0 when shorter)."""
+    return max(0.0, float(np.floor(duration - seconds)))
