@@ -17,7 +17,7 @@ from typing import Any
 import gradio as gr
 
 import melp
-from ui import about, analysis, examples, handlers, layout
+from ui import about, analysis, examples, handlers, layout, readings, viewer
 
 logger = logging.getLogger(__name__)
 
@@ -25,6 +25,7 @@ ROOT = Path(__file__).resolve().parent
 DEFAULT_MODEL_DIR = ROOT / "checkpoints" / "melp-demo"
 QUEUE_MAX_SIZE = 64  # waiting requests beyond this are refused with "queue full"
 MODEL_CONCURRENCY = 1  # model calls run one at a time (2 CPU cores)
+DEFAULT_PRECISION = "auto"  # the fastest inference path this machine runs well (melp.precision), same outputs
 MAX_UPLOAD_SIZE = "60mb"  # gradio refuses bigger files before they reach a handler
 # gradio's own file cache (uploads, figures sent to the browser) is swept every minute of anything older
 # than a minute; handlers delete the uploads they read at once (ui.uploads.discard_uploaded)
@@ -44,13 +45,13 @@ class Resources:
     presets: dict[str, list[str]]
 
 
-def load_model(path: str | None) -> tuple[Any | None, str, str | None]:
+def load_model(path: str | None, precision: str = DEFAULT_PRECISION) -> tuple[Any | None, str, str | None]:
     """(model or None, where it came from, why it is missing). An explicit --model must load."""
     if path is not None:
-        return melp.load(path), str(path), None
+        return melp.load(path, precision=precision), str(path), None
     if not (DEFAULT_MODEL_DIR / "config.json").exists():
         return None, str(DEFAULT_MODEL_DIR), f"the default checkpoint {DEFAULT_MODEL_DIR.relative_to(ROOT)} does not exist yet"
-    return melp.load(str(DEFAULT_MODEL_DIR)), str(DEFAULT_MODEL_DIR), None
+    return melp.load(str(DEFAULT_MODEL_DIR), precision=precision), str(DEFAULT_MODEL_DIR), None
 
 
 def load_library(folder: str | None, model: Any | None) -> tuple[Any | None, str | None]:
@@ -72,8 +73,8 @@ def load_examples() -> tuple[examples.Example, ...]:
     return examples.build_examples(simulate)
 
 
-def load_resources(model_path: str | None, library_dir: str | None) -> Resources:
-    model, source, model_problem = load_model(model_path)
+def load_resources(model_path: str | None, library_dir: str | None, precision: str = DEFAULT_PRECISION) -> Resources:
+    model, source, model_problem = load_model(model_path, precision)
     library, library_problem = load_library(library_dir, model)
     return Resources(model=model, model_source=source, model_problem=model_problem, library=library,
                      library_problem=library_problem, examples=load_examples(), presets=analysis.load_presets())
@@ -84,16 +85,40 @@ def _preprocess_config(resources: Resources) -> Any | None:
 
 
 def wire_loading(ui: layout.Layout, resources: Resources, analyse_after) -> None:
-    """Upload, examples and opening library rows: each replaces the session, redraws, then analyses."""
+    """Upload, examples and opening library rows: each replaces the session (and clears the upload box, so
+    the next upload starts afresh), redraws, sets the window slider, then analyses."""
     config = _preprocess_config(resources)
     loaded = [ui.session, ui.record_info, ui.ecg_plot]
-    analyse_after(ui.files.upload(partial(handlers.load_upload, preprocess_config=config), [ui.files, ui.fs_hint],
-                                  loaded, api_name="load_record"))
-    analyse_after(ui.example_button.click(partial(_load_example, resources=resources, preprocess_config=config),
-                                          ui.example_choice, loaded, api_name="load_example"))
-    analyse_after(ui.open_button.click(partial(handlers.open_library_row, library=resources.library,
-                                               preprocess_config=config),
-                                       ui.result_choice, loaded, api_name="open_neighbour"))
+    private = dict(api_visibility="private")
+
+    def then_reset(event):
+        event = event.success(viewer.window_slider, ui.session, ui.window_start, **private)
+        analyse_after(event)
+
+    upload = ui.files.upload(partial(handlers.load_upload, preprocess_config=config),
+                             [ui.files, ui.fs_hint, ui.units], loaded, api_name="load_record")
+    upload.then(lambda: None, None, ui.files, **private)  # a new upload replaces the record, never adds to it
+    then_reset(upload)
+    then_reset(ui.example_button.click(partial(_load_example, resources=resources, preprocess_config=config),
+                                       ui.example_choice, loaded, api_name="load_example"))
+    then_reset(ui.open_button.click(partial(handlers.open_library_row, library=resources.library,
+                                            preprocess_config=config),
+                                    ui.result_choice, loaded, api_name="open_neighbour"))
+    analyse_after(ui.window_start.release(partial(viewer.set_window, preprocess_config=config),
+                                          [ui.session, ui.window_start], loaded, api_name="set_window"))
+
+
+def wire_viewer(ui: layout.Layout, resources: Resources) -> None:
+    """Layout, speed and gain (redraw only), export, and comparison."""
+    scale_inputs = [ui.session, ui.layout_choice, ui.speed, ui.gain, ui.overlays, ui.query]
+    for control in (ui.layout_choice, ui.speed, ui.gain):
+        control.input(viewer.set_scale, scale_inputs, [ui.session, ui.ecg_plot], api_name=f"set_{control.elem_id.replace('-', '_')}")
+    for button, kind in ((ui.export_pdf, "pdf"), (ui.export_png, "png")):
+        button.click(partial(viewer.export_page, kind=kind), [ui.session, ui.paper, ui.report_text],
+                     ui.export_file, api_name=f"export_{kind}")
+    ui.compare_button.click(partial(viewer.compare, library=resources.library, preprocess_config=_preprocess_config(resources)),
+                            [ui.session, ui.result_choice, ui.compare_files, ui.fs_hint, ui.units],
+                            [ui.compare_current, ui.compare_other, ui.compare_table], api_name="compare")
 
 
 def _load_example(label: str, resources: Resources, preprocess_config: Any | None):
@@ -112,9 +137,9 @@ def wire_model(ui: layout.Layout, resources: Resources):
     report_outputs = [ui.session, ui.report_text, ui.heatmap_plot, ui.heatmap_json, ui.sentence_choice]
     report_io = dict(fn=partial(analysis.generate_report, **model), inputs=[ui.session, ui.beams, ui.max_tokens],
                      outputs=report_outputs, **limits)
-    score_io = dict(fn=partial(analysis.score_prompts, presets=resources.presets, **model),
+    score_io = dict(fn=partial(readings.score_prompts, presets=resources.presets, library=resources.library, **model),
                     inputs=[ui.session, ui.prompts, ui.preset],
-                    outputs=[ui.scores_plot, ui.scores_table, ui.prompt_choice], **limits)
+                    outputs=[ui.session, ui.scores_plot, ui.scores_table, ui.prompt_choice], **limits)
     similar_io = dict(fn=partial(handlers.similar_ecgs, library=resources.library), inputs=[ui.session, ui.k],
                       outputs=[ui.neighbour_cards, ui.suggestions, ui.result_choice])
     redraw = dict(fn=handlers.redraw, inputs=[ui.session, ui.overlays, ui.query], outputs=ui.ecg_plot,
@@ -138,6 +163,9 @@ def wire_model(ui: layout.Layout, resources: Resources):
     ui.search_button.click(partial(handlers.text_search, library=resources.library), [ui.search_text, ui.k],
                            [ui.search_cards, ui.result_choice], api_name="search")
 
+    findings_io = dict(fn=partial(readings.lead_findings, **model), inputs=ui.session, outputs=ui.findings, **limits)
+    ui.findings_button.click(**findings_io, api_name="findings")
+
     def rest_of_analysis(step) -> None:
         step.success(**redraw).success(**score_io, **private).success(**similar_io, **private)
 
@@ -145,7 +173,7 @@ def wire_model(ui: layout.Layout, resources: Resources):
 
     def analyse_after(event) -> None:
         if resources.model is not None:
-            rest_of_analysis(event.success(**report_io, **private))
+            rest_of_analysis(event.success(**findings_io, **private).success(**report_io, **private))
 
     return analyse_after
 
@@ -160,8 +188,10 @@ def build_demo(resources: Resources) -> gr.Blocks:
             presets=list(resources.presets),
             n_queries=about.beat_queries(resources.model),
             about_text=about.about_markdown(resources.model, resources.model_source, resources.library),
+            library_line=about.library_line(resources.library),
         )
         wire_loading(ui, resources, wire_model(ui, resources))
+        wire_viewer(ui, resources)
     return demo
 
 
@@ -171,6 +201,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--share", action="store_true", help="also serve through a public gradio.live link")
     parser.add_argument("--model", default=None, help="save_pretrained folder (default: checkpoints/melp-demo)")
     parser.add_argument("--library", default=None, help="retrieval library folder (default: the demo library)")
+    parser.add_argument("--precision", default=DEFAULT_PRECISION, choices=("auto", "fp32", "bf16", "int8"),
+                        help="inference precision (default auto: bf16 or int8 where the processor runs them well)")
     return parser.parse_args(argv)
 
 
@@ -187,7 +219,8 @@ def describe(resources: Resources) -> str:
     origins = table["origin"].value_counts().to_dict() if table is not None and "origin" in table else {}
     shelf = (f"library {library.folder.name}: {len(library)} ECGs ({', '.join(f'{n} {o}' for o, n in origins.items())})"
              if library is not None else f"no library ({resources.library_problem})")
-    return f"model {Path(provenance.name_or_path).name} (fingerprint {provenance.fingerprint}); {shelf}"
+    return (f"model {Path(provenance.name_or_path).name} (fingerprint {provenance.fingerprint}, {provenance.precision}); "
+            f"{shelf}")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -195,12 +228,12 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     for name in QUIET_LOGGERS:
         logging.getLogger(name).setLevel(logging.WARNING)
-    resources = load_resources(args.model, args.library)
+    resources = load_resources(args.model, args.library, args.precision)
     logger.info("serving %s", describe(resources))
     demo = build_demo(resources)
     demo.queue(max_size=QUEUE_MAX_SIZE, default_concurrency_limit=MODEL_CONCURRENCY)
     demo.launch(server_port=args.port, share=args.share or None, max_file_size=MAX_UPLOAD_SIZE,
-                theme=gr.themes.Soft(), css=layout.CSS)
+                theme=gr.themes.Soft(), css=layout.CSS, js=layout.CALIPER_JS)
 
 
 if __name__ == "__main__":

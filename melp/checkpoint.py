@@ -26,6 +26,7 @@ from torch import nn
 from transformers import PreTrainedModel
 
 from melp.atomic import new_temp_folder, recover_interrupted_swap, remove_stale_temporaries, replace_folder
+from melp.calibration import CALIBRATION_FILE, Calibration
 
 logger = logging.getLogger(__name__)
 
@@ -71,10 +72,14 @@ def save_pretrained(model: nn.Module, directory: str | Path, *, delta: bool = Tr
         "base_key_prefix": base.key_prefix if omitted else "",
         "omitted_keys": omitted,
     }
+    calibration = _own_calibration(model)
+
     def write(staging: Path) -> None:
         save_file(stored, str(staging / WEIGHTS_FILE), metadata={"format": "pt"})
         (staging / CONFIG_FILE).write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
         model.tokenizer.save_pretrained(str(staging / TOKENIZER_FOLDER))
+        if calibration is not None:
+            calibration.save(staging)
 
     _install(target, write)
     logger.info("saved %s: %d tensors stored, %d taken from the base text encoder", target, len(stored), len(omitted))
@@ -120,6 +125,7 @@ def load_pretrained(directory: str | Path, model_class: type[nn.Module], device:
         logger.info("%s: %d tensors the overrides add start fresh: %s", folder, len(fresh), fresh)
     model.load_state_dict(state, strict=not fresh)
     model.name_or_path = str(folder)  # provenance (melp.provenance)
+    model.calibration = Calibration.load(folder)  # checked against the model's fingerprint when used
     return model.to(device or "cpu").eval()
 
 
@@ -246,12 +252,24 @@ def _install(target: Path, write: Callable[[Path], object]) -> None:
         raise
 
 
+def _own_calibration(model: nn.Module) -> Calibration | None:
+    """The model's calibration when it was fitted on these very weights (it travels with them), else None."""
+    from melp.provenance import model_fingerprint
+
+    calibration = getattr(model, "calibration", None)
+    if calibration is None or calibration.model_fingerprint != model_fingerprint(model, fresh=True):
+        return None
+    return calibration
+
+
 def _keep_other_files(target: Path, staging: Path) -> None:
     """Files of the old folder that are not checkpoint files (a model card, results/) move to the new one."""
     recover_interrupted_swap(target)
     if not target.exists():
         return
     for entry in target.iterdir():
+        if entry.name == CALIBRATION_FILE:
+            continue  # fitted on the old weights' scores: it does not carry over to new ones
         if not (staging / entry.name).exists():
             if entry.is_dir():
                 shutil.copytree(entry, staging / entry.name)

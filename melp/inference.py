@@ -27,6 +27,8 @@ from melp.generation import GenerationConfig, generate
 from melp.record import EcgRecord
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from melp.explain import Explanation
 
 Records = EcgRecord | Sequence[EcgRecord]
@@ -55,13 +57,32 @@ class InferenceMixin:
     def _device(self) -> torch.device:
         return next(self.parameters()).device
 
+    precision: str = "fp32"  # set_precision changes it (melp.precision)
+
+    def set_precision(self, precision: str) -> None:
+        """Run inference at ``precision`` ("fp32", "bf16", "int8" or "auto"; melp.precision). int8 quantises the
+        linear layers in place, for good: load again for fp32 or for training."""
+        from melp.precision import quantize_int8, resolve
+        from melp.provenance import model_fingerprint
+
+        chosen = resolve(precision, self._device)
+        if self.precision == "int8" and chosen != "int8":
+            raise ValueError("this model was quantised to int8; load it again for another precision")
+        if chosen == "int8" and self.precision != "int8":
+            model_fingerprint(self)  # of the weights as saved: kept (cached) through quantisation
+            quantize_int8(self)
+        self.precision = chosen
+
     @contextmanager
     def evaluating(self) -> Iterator[None]:
-        """Eval mode and inference mode for the block; the caller's train/eval mode is restored after."""
+        """Eval mode and inference mode (at the model's precision) for the block; the caller's train/eval mode
+        is restored after."""
+        from melp.precision import autocast
+
         was_training = self.training
         self.eval()
         try:
-            with torch.inference_mode():
+            with torch.inference_mode(), autocast(self.precision, self._device):
                 yield
         finally:
             self.train(was_training)
@@ -184,9 +205,20 @@ class InferenceMixin:
         reduce = np.max if window == "best" else np.mean
         return np.stack([reduce(per_window, axis=0) for per_window in scores]).astype(np.float32)
 
+    def findings(self, records: RecordsOrEmbeddings, label_sets: Sequence[str] | None = None) -> "pd.DataFrame":
+        """Calibrated probability of every shipped statement (or those of ``label_sets``) for every record:
+        one DataFrame row per record and statement (record_id, label_set, statement, name, probability,
+        cosine); see melp.findings and melp.calibration."""
+        from melp.findings import findings
+
+        return findings(self, records, tuple(label_sets) if label_sets else None)
+
     def zero_shot_probabilities(self, records: Records, prompts: Prompts, batch_size: int = DEFAULT_BATCH_SIZE,
                                 window: str = "first") -> np.ndarray:
-        """(N, M) softmax over the given prompts of the cosine scores times the learned logit scale."""
+        """(N, M) softmax over the given prompts of the cosine scores times the learned logit scale.
+
+        A share among the prompts given, not a probability of any finding: it changes when a prompt is
+        added. For how likely a finding is, use ``findings`` (calibrated)."""
         logits = self.zero_shot(records, prompts, batch_size, window) * self.contrastive_logit_scale()
         logits = logits - logits.max(axis=1, keepdims=True)
         exponentials = np.exp(logits)

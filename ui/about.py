@@ -25,6 +25,18 @@ def banner_markdown(model_problem: str | None, library_problem: str | None) -> s
     return "\n\n".join(lines)
 
 
+def library_line(library: Any | None) -> str:
+    """What the library's ECGs are, for the page header: real (PTB-XL) and simulated counts."""
+    if library is None:
+        return ""
+    table = library.table()
+    if "origin" not in table:
+        return f"Similar ECGs come from a library of {len(table)} records."
+    counts = table["origin"].value_counts()
+    parts = [f"{count:,} {origin}" for origin, count in counts.items()]
+    return f"Similar ECGs come from a library of {' and '.join(parts)} ECGs."
+
+
 def beat_queries(model: Any | None) -> int:
     return int(model.config.pooler.n_beat_queries) if model is not None else DEFAULT_BEAT_QUERIES
 
@@ -58,12 +70,27 @@ _AMPLITUDE = {"none": "amplitude kept in millivolts", "minmax_record": "min-max 
               "zscore_lead": "z-scored per lead"}
 
 
+READING_THE_SCORES = """### Reading the scores
+- **"N % likely"**: a calibrated probability. The statements of the shipped label sets (PTB-XL's
+  superclasses, subclasses, form and rhythm statements, and the simulator's statements) were each
+  calibrated on ECGs the model never trained on (PTB-XL fold 9; the simulator's validation split), and
+  measured on others (PTB-XL fold 10). A prompt that names one of them, in any phrasing, abbreviation or
+  with a small misspelling, is answered with its probability. Of 100 ECGs read "70 % likely", about 70
+  carried the statement in PTB-XL's labels.
+- **"higher than N % of reference ECGs"**: for any other text about ECGs there is no calibration, so the
+  reading says where this ECG's similarity to the text stands among the library's ECGs (hover for the
+  raw cosine similarity). A high rank says the ECG resembles the text more than most; it is not a
+  probability.
+- **"no score"**: the text is empty, symbols or emoji, or uses no word the model learned.
+- Each reading is computed on its own: typing more diagnoses never changes another one's reading.
+- None of these is a diagnosis. The model is a research tool."""
+
+
 def about_markdown(model: Any | None, source: str, library: Any | None) -> str:
-    """Model card, library size, software versions and the clinical-use notice."""
-    lines = ["## About", NOTICE, "", "### Model"]
+    """Model card, how to read the scores, library, software versions and the clinical-use notice."""
+    lines = ["## About", NOTICE, "", READING_THE_SCORES, "", "### Model"]
     lines += _model_card(model, source) if model is not None else [f"No model loaded (looked for `{source}`). {TRAIN_HINT}"]
-    lines += ["", "### Library",
-              f"{len(library)} ECGs in `{library.folder}`" if library is not None else "No retrieval library loaded."]
+    lines += ["", "### Library", library_line(library) or "No retrieval library loaded."]
     versions = ", ".join(f"{name} {_version(name)}" for name in VERSIONED_PACKAGES)
     lines += ["", "### Software", f"Python {platform.python_version()}; {versions}",
               "", "MELP: Wang, Xu, Yu, ICML 2025 (arXiv 2506.21803). This is an independent open re-implementation."]

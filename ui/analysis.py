@@ -1,4 +1,4 @@
-"""Model handlers: explain, zero-shot scores, report and its sentence x heartbeat heatmap, highlights.
+"""Model handlers: explain, report and its sentence x heartbeat heatmap, highlights (scores: ui.readings).
 
 The model arrives as an argument (app.py binds the one loaded at startup); only its public methods
 are called (zero_shot, generate_report, explain, contrastive_logit_scale), so nothing here imports torch.
@@ -18,7 +18,7 @@ from ui import overlays
 from ui.errors import user_errors
 from ui.handlers import require_session
 from ui.report import heatmap_data, heatmap_figure
-from ui.scores import DEFAULT_LOGIT_SCALE, PromptScores, parse_prompts, rank_scores, scores_figure
+from ui.scores import parse_prompts
 from ui.session import Highlight, Session
 
 logger = logging.getLogger(__name__)
@@ -74,25 +74,12 @@ def gather_prompts(custom_text: str | None, preset: str | None, presets: dict[st
 
 def explain_session(session: Session, model: Any, text: str | None) -> tuple[Session, Any]:
     """Session with the attention maps and heartbeats of a fresh model.explain(record, text)."""
-    explanation = model.explain(session.record, text=text)
+    explanation = model.explain(session.record, text=text, window=float(session.window_start))
     window_seconds = explanation.beat_attention.shape[1] / float(explanation.fs)
     return replace(session, beat_attention=np.asarray(explanation.beat_attention),
                    caption_attention=np.asarray(explanation.caption_attention),
                    window_seconds=window_seconds, heartbeats=np.asarray(explanation.heartbeats),
                    heartbeat_method=explanation.heartbeat_method), explanation
-
-
-@user_errors("score the diagnoses")
-def score_prompts(session: Session | None, custom_text: str, preset: str, model: Any | None,
-                  presets: dict[str, list[str]]):
-    """(bar chart, rows [prompt, score, probability], prompt chooser) for the typed and preset prompts."""
-    session, model = require_session(session), require_model(model)
-    prompts = gather_prompts(custom_text, preset, presets)
-    scores = model.zero_shot(session.record, prompts)[0]  # (M,)
-    scale = float(model.contrastive_logit_scale()) if hasattr(model, "contrastive_logit_scale") else DEFAULT_LOGIT_SCALE
-    ranked: PromptScores = rank_scores(prompts, scores, scale)
-    chooser = gr.update(choices=list(ranked.prompts), value=None)
-    return scores_figure(ranked), ranked.rows(), chooser
 
 
 def _beat_labels(session: Session) -> list[str]:
@@ -123,7 +110,7 @@ def generate_report(session: Session | None, num_beams: float, max_new_tokens: f
     """(session, report text, heatmap figure, heatmap data, sentence chooser) for the current ECG."""
     session, model = require_session(session), require_model(model)
     progress(0.1, desc="writing the report")
-    report = model.generate_report(session.record, num_beams=int(num_beams), max_new_tokens=int(max_new_tokens))
+    report = model.generate_report(session.window, num_beams=int(num_beams), max_new_tokens=int(max_new_tokens))
     progress(0.6, desc="matching sentences to beats")
     session, explanation = explain_session(session, model, report or None)
     new_session, figure, data, chooser = _report_outputs(session, explanation)

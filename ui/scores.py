@@ -1,30 +1,51 @@
-"""Zero-shot scores -> a sorted bar chart and a table, with probabilities over the prompts given."""
+"""Prompt readings a clinician can read: calibrated probability, reference percentile, or a note.
+
+Each prompt is read on its own (``melp.prompt_reading``), so the same ECG and prompt give the same
+reading whatever else is on screen:
+- a shipped statement (any phrasing, abbreviation or small misspelling of one) shows its calibrated
+  probability (``model.findings``);
+- other text about ECGs shows where this ECG stands among the reference ECGs of the library: "higher than
+  97 % of reference ECGs" (the raw cosine on hover);
+- anything else (empty, emoji, words the model never learned) gets a note instead of a number.
+The softmax over the prompts on screen is gone from the headline: it changed when a prompt was added.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
 import plotly.graph_objects as go
 
-DEFAULT_LOGIT_SCALE = 1 / 0.07  # CLIP's initial temperature, used when the model does not expose its own
-BAR_HEIGHT_PX = 28
+from melp.prompt_reading import percentile  # noqa: F401  (re-exported for the readings)
+
+BAR_HEIGHT_PX = 30
 FRAME_HEIGHT_PX = 190  # title, axis title and gradio's own top margin (it forces 100 px)
-CHART_MARGIN_PX = dict(l=10, r=110, t=30, b=30)  # right margin holds the bar labels
-SCORE_HEADERS = ["prompt", "score", "probability"]
+CHART_MARGIN_PX = dict(l=10, r=150, t=30, b=40)  # the right margin holds the readings
+SCORE_HEADERS = ["prompt", "reading", "kind", "cosine"]
+KIND_STATEMENT, KIND_FREE, KIND_NONSENSE = "calibrated probability", "reference percentile", "not about ECGs"
+HOW_TO_READ = "[How to read these scores](#how-to-read-scores)"
 
 
 @dataclass(frozen=True)
-class PromptScores:
-    """Zero-shot scores of one ECG, sorted best first."""
+class Reading:
+    """How one prompt reads for one ECG: a percentage (probability or percentile) or a note."""
 
-    prompts: tuple[str, ...]
-    scores: np.ndarray  # (M,) cosine similarity
-    probabilities: np.ndarray  # (M,) softmax over these prompts
+    prompt: str
+    kind: str  # KIND_STATEMENT, KIND_FREE or KIND_NONSENSE
+    percent: float | None  # 0-100: calibrated probability, or percentile among reference ECGs
+    cosine: float | None
+    note: str = ""  # for KIND_STATEMENT the statement it was matched to; for KIND_NONSENSE the reason
 
-    def rows(self) -> list[list]:
-        """Table rows [prompt, score, probability], best first."""
-        return [[prompt, round(float(score), 4), round(float(probability), 4)]
-                for prompt, score, probability in zip(self.prompts, self.scores, self.probabilities)]
+    @property
+    def text(self) -> str:
+        if self.kind == KIND_STATEMENT:
+            return f"{self.percent:.0f} % likely"
+        if self.kind == KIND_FREE:
+            return f"higher than {self.percent:.0f} % of reference ECGs"
+        return f"no score: {self.note}"
+
+    def row(self) -> list:
+        return [self.prompt, self.text, self.kind + (f" ({self.note})" if self.kind == KIND_STATEMENT else ""),
+                None if self.cosine is None else round(self.cosine, 4)]
 
 
 def parse_prompts(text: str | None) -> list[str]:
@@ -37,28 +58,24 @@ def parse_prompts(text: str | None) -> list[str]:
     return list(seen)
 
 
-def rank_scores(prompts: list[str], scores: np.ndarray, logit_scale: float = DEFAULT_LOGIT_SCALE) -> PromptScores:
-    """Sort prompts by score and add probabilities softmax(scale * score) over the given prompts."""
-    scores = np.asarray(scores, dtype=np.float64).reshape(-1)  # (M,)
-    if scores.size != len(prompts):
-        raise ValueError(f"rank_scores: {len(prompts)} prompts but {scores.size} scores; expected one score per prompt")
-    logits = logit_scale * scores
-    probabilities = np.exp(logits - logits.max())
-    probabilities /= probabilities.sum()
-    order = np.argsort(-scores, kind="stable")
-    return PromptScores(tuple(prompts[i] for i in order), scores[order], probabilities[order])
+def ranked(readings: list[Reading]) -> list[Reading]:
+    """Numbers first, highest first; notes last, in the order typed."""
+    numbered = sorted((r for r in readings if r.percent is not None), key=lambda r: -r.percent)
+    return numbered + [r for r in readings if r.percent is None]
 
 
-def scores_figure(ranked: PromptScores) -> go.Figure:
-    """Horizontal bars, best prompt on top, labelled with score and probability."""
-    labels = [f"{score:.3f}  ({probability:.0%})" for score, probability in zip(ranked.scores, ranked.probabilities)]
+def scores_figure(readings: list[Reading]) -> go.Figure:
+    """Horizontal bars of the percentages (probability or percentile, said in each label); notes have none."""
+    readings = ranked(readings)
+    colours = ["#1f5fbf" if r.kind == KIND_STATEMENT else "#7a8ea8" for r in readings]
     fig = go.Figure(go.Bar(
-        x=ranked.scores, y=list(ranked.prompts), orientation="h", text=labels, textposition="outside", cliponaxis=False, textfont=dict(size=12),
-        marker=dict(color=ranked.probabilities, colorscale="Blues", cmin=0, cmax=1),
-        hovertemplate="%{y}<br>score %{x:.4f}<extra></extra>", name="zero-shot score",
+        x=[r.percent or 0.0 for r in readings], y=[r.prompt for r in readings], orientation="h",
+        text=[r.text for r in readings], textposition="outside", cliponaxis=False, textfont=dict(size=11),
+        marker=dict(color=colours), customdata=[["" if r.cosine is None else f"{r.cosine:.4f}", r.kind] for r in readings],
+        hovertemplate="%{y}<br>%{customdata[1]}<br>cosine similarity %{customdata[0]}<extra></extra>", name="readings",
     ))
     fig.update_yaxes(autorange="reversed", automargin=True)
-    fig.update_xaxes(title="cosine similarity (probability over these prompts)")
-    fig.update_layout(height=FRAME_HEIGHT_PX + BAR_HEIGHT_PX * len(ranked.prompts),
-                      margin=CHART_MARGIN_PX, title=dict(text="Zero-shot scores", x=0.01, font=dict(size=14)))
+    fig.update_xaxes(title="%: calibrated probability (dark) or reference percentile (grey)", range=[0, 100])
+    fig.update_layout(height=FRAME_HEIGHT_PX + BAR_HEIGHT_PX * max(len(readings), 1), margin=CHART_MARGIN_PX,
+                      title=dict(text="How each diagnosis reads for this ECG", x=0.01, font=dict(size=14)))
     return fig

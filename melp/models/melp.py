@@ -37,6 +37,7 @@ class MelpModel(InferenceMixin, nn.Module):
         # Stored as log(1 / temperature), as CLIP; MelpLoss clamps exp() at loss.max_logit_scale.
         self.logit_scale = nn.Parameter(torch.tensor(math.log(1.0 / config.loss.init_temperature)))
         self.name_or_path: str | None = None  # the folder it was loaded from (from_pretrained sets it)
+        self.calibration = None  # melp.calibration.Calibration saved beside the checkpoint, if any
 
     @property
     def provenance(self) -> Provenance:

@@ -1,0 +1,105 @@
+"""How a typed prompt is read: a shipped statement (answered with its calibrated probability), free text
+about ECGs (answered with where this ECG stands among reference ECGs), or not about ECGs at all.
+
+Matching forgives case, punctuation, small misspellings (difflib's ratio) and the common abbreviations
+of ``SYNONYMS``; the ECG vocabulary is every word of the shipped prompt sets and the simulator's report
+phrasings. Plain string work, written here because it is a few lines over the project's own vocabulary.
+"""
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+from melp.prompt_sets import CALIBRATED_SETS, prompt_set
+
+MATCH_RATIO = 0.92  # difflib ratio for "the same statement, misspelt"
+WORD_RATIO = 0.85  # ... and for "an ECG word, misspelt"
+MIN_WORD_CHARS = 3
+# common abbreviations and spellings clinicians type, mapped to a phrasing of a shipped statement
+SYNONYMS = {
+    "afib": "atrial fibrillation", "a fib": "atrial fibrillation", "af": "atrial fibrillation",
+    "aflutter": "atrial flutter", "a flutter": "atrial flutter", "lbbb": "left bundle branch block",
+    "rbbb": "right bundle branch block", "lvh": "left ventricular hypertrophy", "rvh": "right ventricular hypertrophy",
+    "mi": "myocardial infarction", "stemi": "st elevation", "pvc": "premature ventricular contractions",
+    "pvcs": "premature ventricular contractions", "pac": "premature atrial contractions",
+    "pacs": "premature atrial contractions", "lafb": "left anterior fascicular block", "wpw": "wpw",
+    "1st degree av block": "first degree av block", "first degree heart block": "first degree av block",
+    "nsr": "normal sinus rhythm", "brady": "sinus bradycardia", "tachy": "sinus tachycardia",
+    "normal": "normal ecg", "long qt": "prolonged qt interval",
+}
+# words of questions and prompts that carry no finding
+STOP_WORDS = frozenset("a an the of in with and or is are this ecg ekg ecgs signs sign showing shows show".split())
+
+
+@dataclass(frozen=True)
+class PromptReading:
+    """What a prompt is: ``kind`` "statement" (label_set, statement), "free text", or "not about ECGs" (reason)."""
+
+    prompt: str
+    kind: str
+    label_set: str | None = None
+    statement: str | None = None
+    reason: str = ""
+
+
+def _normal(text: str) -> str:
+    return " ".join(re.findall(r"[a-z0-9]+", (text or "").lower()))
+
+
+@lru_cache(maxsize=1)
+def _phrasings() -> dict[str, tuple[str, str]]:
+    """normalised phrasing -> (label set, statement) over the calibrated sets (first set wins)."""
+    table: dict[str, tuple[str, str]] = {}
+    for label_set in CALIBRATED_SETS:
+        for statement, phrasings in prompt_set(label_set).items():
+            for phrasing in phrasings:
+                table.setdefault(_normal(phrasing), (label_set, statement))
+    return table
+
+
+@lru_cache(maxsize=1)
+def ecg_vocabulary() -> frozenset[str]:
+    """Every word of the shipped prompt sets and the simulator's report phrasings (3+ letters)."""
+    from melp.prompt_sets import available
+    from melp.synth.reports import PHRASINGS
+
+    texts = [phrasing for name in available() for phrasings in prompt_set(name).values() for phrasing in phrasings]
+    texts += [phrasing for phrasings in PHRASINGS.values() for phrasing in phrasings]
+    return frozenset(word for text in texts for word in _normal(text).split() if len(word) >= MIN_WORD_CHARS)
+
+
+def match_statement(prompt: str) -> tuple[str, str] | None:
+    """(label set, statement) of the shipped statement a prompt names, forgiving case, spelling and synonyms."""
+    text = _normal(prompt)
+    text = _normal(SYNONYMS.get(text, text))
+    table = _phrasings()
+    if text in table:
+        return table[text]
+    close = difflib.get_close_matches(text, list(table), n=1, cutoff=MATCH_RATIO)
+    return table[close[0]] if close else None
+
+
+def read_prompt(prompt: str) -> PromptReading:
+    """Classify one typed prompt (see the module docstring)."""
+    text = _normal(prompt)
+    if not text or not re.search(r"[a-z]", text):
+        return PromptReading(prompt, "not about ECGs", reason="no words left once symbols and emoji are removed")
+    matched = match_statement(prompt)
+    if matched is not None:
+        return PromptReading(prompt, "statement", *matched)
+    vocabulary = ecg_vocabulary()
+    words = [word for word in text.split() if word not in STOP_WORDS and len(word) >= MIN_WORD_CHARS]
+    known = [word for word in words if word in vocabulary or difflib.get_close_matches(word, vocabulary, 1, WORD_RATIO)]
+    if not known and text not in SYNONYMS:
+        return PromptReading(prompt, "not about ECGs", reason="none of its words is an ECG term the model learned")
+    return PromptReading(prompt, "free text")
+
+
+def percentile(score: float, reference: np.ndarray) -> float:
+    """Share (0-100) of reference ECGs whose score for the prompt is below this ECG's (NaN without any)."""
+    reference = np.asarray(reference, dtype=np.float64)
+    return float(100.0 * np.mean(reference < score)) if reference.size else float("nan")

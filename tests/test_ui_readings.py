@@ -1,0 +1,100 @@
+"""Scores a clinician can read: calibrated findings, reference percentiles, notes for nonsense, and the
+same reading whatever else is on screen."""
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from melp.prompt_reading import match_statement, read_prompt
+from melp.synth.simulate import simulate
+from ui import handlers, readings
+from ui.scores import KIND_FREE, KIND_NONSENSE, KIND_STATEMENT, percentile
+
+DIM = 16
+
+
+def _vector(text: str) -> np.ndarray:
+    seed = int.from_bytes(hashlib.sha256(text.lower().encode()).digest()[:4], "big")
+    vector = np.random.default_rng(seed).standard_normal(DIM)
+    return vector / np.linalg.norm(vector)
+
+
+class _Model:
+    """Numpy stand-in: embeddings from text hashes, findings from a fixed table."""
+
+    def encode_ecg(self, record):
+        return _vector("the ecg")[None]
+
+    def class_embeddings(self, prompts):
+        return np.stack([_vector(p if isinstance(p, str) else p[0]) for p in prompts])
+
+    def findings(self, record, label_sets=None):
+        rows = [("ptbxl-rhythm", "AFIB", "atrial fibrillation", 0.91, 0.4), ("ptbxl-sub", "CLBBB", "lbbb", 0.07, 0.1),
+                ("ptbxl-rhythm", "SR", "sinus rhythm", 0.12, 0.05)]
+        table = pd.DataFrame(rows, columns=["label_set", "statement", "name", "probability", "cosine"])
+        table.insert(0, "record_id", "x")
+        return table[table["label_set"].isin(label_sets)] if label_sets else table
+
+    def explain(self, record, text=None, window=0.0):
+        raise AssertionError("not needed here")
+
+
+class _Library:
+    def ecg_index(self):
+        vectors = np.stack([_vector(f"reference {i}") for i in range(200)])
+        return type("Index", (), {"vectors": lambda self: vectors})()
+
+
+@pytest.fixture()
+def session():
+    return handlers.load_record(simulate(["atrial_fibrillation"], 0).record)[0]
+
+
+def _reading(prompts, session, prompt):
+    found = readings.read_prompts(_Model(), _Library(), session, prompts)
+    return next(r for r in found if r.prompt == prompt)
+
+
+def test_a_reading_does_not_change_when_other_prompts_are_typed(session):
+    alone = _reading(["atrial fibrillation"], session, "atrial fibrillation")
+    crowded = _reading(["left bundle branch block", "atrial fibrillation", "peaked t waves", "🫀"], session,
+                       "atrial fibrillation")
+    assert alone == crowded and alone.kind == KIND_STATEMENT and alone.text == "91 % likely"
+    free_alone = _reading(["peaked t waves"], session, "peaked t waves")
+    assert free_alone == _reading(["atrial fibrillation", "peaked t waves"], session, "peaked t waves")
+    assert free_alone.kind == KIND_FREE and free_alone.text.startswith("higher than")
+
+
+@pytest.mark.parametrize("prompt", ["AFib", "atrial fibrilation", "Atrial Fibrillation!", "a fib"])
+def test_abbreviations_misspellings_and_case_reach_the_calibrated_statement(prompt):
+    assert match_statement(prompt) is not None and read_prompt(prompt).kind == "statement"
+
+
+@pytest.mark.parametrize("prompt", ["", "🫀🫀🫀", "!!!", "asdfgh qwerty zxcvb", "the quick brown fox"])
+def test_text_that_is_not_about_ecgs_gets_a_note_not_a_score(prompt, session):
+    assert read_prompt(prompt).kind == KIND_NONSENSE
+    if prompt:
+        reading = _reading([prompt], session, prompt)
+        assert reading.percent is None and reading.text.startswith("no score")
+
+
+def test_free_text_about_ecgs_is_read_against_the_reference_library(session):
+    reading = _reading(["hyperkalaemia with peaked t waves"], session, "hyperkalaemia with peaked t waves")
+    reference = _Library().ecg_index().vectors() @ _vector("hyperkalaemia with peaked t waves")
+    assert reading.percent == pytest.approx(percentile(reading.cosine, reference))
+
+
+def test_percentile_is_the_share_of_reference_ecgs_scoring_lower():
+    assert percentile(0.5, np.array([0.1, 0.2, 0.6, 0.7])) == 50.0
+    assert percentile(1.0, np.array([0.1, 0.2])) == 100.0
+
+
+def test_score_handler_lists_numbers_first_and_offers_only_scored_prompts(session):
+    _, figure, rows, chooser = readings.score_prompts(session, "🫀\nlbbb\natrial fibrillation", "", _Model(), {},
+                                                      _Library())
+    assert [row[0] for row in rows] == ["atrial fibrillation", "lbbb", "🫀"]
+    assert rows[0][1] == "91 % likely" and rows[1][1] == "7 % likely" and rows[2][1].startswith("no score")
+    assert chooser["choices"] == ["atrial fibrillation", "lbbb"]

@@ -1,0 +1,116 @@
+"""Score handlers: the likely findings of the window (calibrated), and each typed prompt read on its own.
+
+The model and library arrive as arguments; only their public methods are called (embed, findings,
+zero_shot, class_embeddings, explain; the library's ECG vectors), so nothing here imports torch.
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+import gradio as gr
+import numpy as np
+
+from melp.calibration import CalibrationError
+from melp.prompt_reading import read_prompt
+from ui import overlays
+from ui.errors import plain, user_errors
+from ui.handlers import require_session
+from ui.scores import KIND_FREE, KIND_NONSENSE, KIND_STATEMENT, Reading, percentile, ranked, scores_figure
+from ui.session import Session
+
+FINDING_THRESHOLD = 0.5  # findings listed up front: calibrated probability at least this
+FINDING_SETS = ("ptbxl-rhythm", "ptbxl-sub", "ptbxl-form")  # PTB-XL statements, calibrated on real ECGs
+MAX_FINDINGS = 8
+FLAT_SPREAD = 0.1  # a finding whose heartbeat similarities vary less than this is about the whole recording
+READING_GUIDE = ("How to read these scores: a percentage marked 'likely' is a calibrated probability for that "
+                 "statement (see the About tab, 'Reading the scores'); 'higher than N % of reference ECGs' ranks "
+                 "this ECG against the library for free text; neither is a diagnosis.")
+
+
+def _require_model(model: Any | None) -> Any:
+    from ui.analysis import require_model
+
+    return require_model(model)
+
+
+def _statement_probability(model: Any, session: Session, label_set: str, statement: str) -> tuple[float, float] | None:
+    """(probability, cosine) of one calibrated statement for the window, or None without a calibration."""
+    try:
+        table = model.findings(session.window, label_sets=[label_set])
+    except CalibrationError:
+        return None
+    row = table[table["statement"] == statement]
+    return (float(row["probability"].iloc[0]), float(row["cosine"].iloc[0])) if len(row) else None
+
+
+def read_prompts(model: Any, library: Any | None, session: Session, prompts: list[str]) -> list[Reading]:
+    """Each prompt read on its own (the others on screen change nothing)."""
+    readings = []
+    window = session.window
+    rhythm = model.encode_ecg(window)[0]  # (E,)
+    reference = library.ecg_index().vectors() if library is not None else None  # (N, E)
+    for prompt in prompts:
+        reading = read_prompt(prompt)
+        if reading.kind == KIND_NONSENSE:
+            readings.append(Reading(prompt, KIND_NONSENSE, None, None, reading.reason))
+            continue
+        if reading.kind == "statement":
+            found = _statement_probability(model, session, reading.label_set, reading.statement)
+            if found is not None:
+                readings.append(Reading(prompt, KIND_STATEMENT, 100 * found[0], found[1],
+                                        f"{reading.label_set} {reading.statement}"))
+                continue
+        text = model.class_embeddings([prompt])[0]  # (E,)
+        cosine = float(rhythm @ text)
+        if reference is None:
+            readings.append(Reading(prompt, KIND_NONSENSE, None, cosine, "no reference library loaded"))
+        else:
+            readings.append(Reading(prompt, KIND_FREE, percentile(cosine, reference @ text), cosine))
+    return readings
+
+
+@user_errors("score the diagnoses")
+def score_prompts(session: Session | None, custom_text: str, preset: str, model: Any | None,
+                  presets: dict[str, list[str]], library: Any | None = None):
+    """(session, chart, rows [prompt, reading, kind, cosine], prompt chooser) for the typed and preset prompts."""
+    from ui.analysis import gather_prompts
+
+    session, model = require_session(session), _require_model(model)
+    readings = ranked(read_prompts(model, library, session, gather_prompts(custom_text, preset, presets)))
+    chooser = gr.update(choices=[r.prompt for r in readings if r.kind != KIND_NONSENSE], value=None)
+    shown = tuple((r.prompt, r.text) for r in readings)
+    return replace(session, scores_shown=shown), scores_figure(readings), [r.row() for r in readings], chooser
+
+
+def _supporting_heartbeats(model: Any, session: Session, name: str) -> str:
+    """The heartbeats a finding points at (strip numbers), or 'the whole recording' when it is flat."""
+    explanation = model.explain(session.record, text=name, window=float(session.window_start))
+    similarity = np.asarray(explanation.sentence_heartbeat_similarity).mean(axis=0) if explanation.sentences else np.zeros(0)
+    if similarity.size == 0 or float(similarity.max() - similarity.min()) < FLAT_SPREAD:
+        return "the whole recording"
+    numbers = overlays.strip_numbers(np.asarray(explanation.heartbeats), session.r_peaks, session.record.fs)
+    top = np.argsort(-similarity)[: max(1, int(np.sum(similarity >= similarity.max() - FLAT_SPREAD / 2)))]
+    return "heartbeats " + ", ".join(numbers[i] for i in sorted(top))
+
+
+@user_errors("list the likely findings")
+def lead_findings(session: Session | None, model: Any | None) -> str:
+    """Markdown: the window's likely findings (calibrated probability >= FINDING_THRESHOLD), best first, each
+    with the heartbeats that support it, then how to read the numbers."""
+    session, model = require_session(session), _require_model(model)
+    try:
+        table = model.findings(session.window, label_sets=list(FINDING_SETS))
+    except CalibrationError as error:
+        return f"**Likely findings:** not available ({plain(error)})"
+    likely = table[table["probability"] >= FINDING_THRESHOLD].sort_values("probability", ascending=False)
+    likely = likely.drop_duplicates("name").head(MAX_FINDINGS)
+    lines = [f"### Likely findings ({session.window_label}; calibrated probability at least "
+             f"{FINDING_THRESHOLD:.0%})"]
+    if likely.empty:
+        lines.append("None of the shipped statements reaches that probability for this window.")
+    for row in likely.itertuples(index=False):
+        lines.append(f"- **{plain(row.name)}**: {100 * row.probability:.0f} % likely "
+                     f"({_supporting_heartbeats(model, session, row.name)})")
+    lines += ["", f"*{READING_GUIDE}*"]
+    return "\n".join(lines)
