@@ -1,16 +1,20 @@
 """Time from upload to every app panel filled, for one 10 s record, split by stage.
 
-    OMP_NUM_THREADS=2 python benchmarks/bench_app.py [--model checkpoints/melp-demo] [--library DIR] [--repeats 5]
+    OMP_NUM_THREADS=2 python benchmarks/bench_app.py [--model checkpoints/melp-demo] [--library DIR] \
+        [--precision fp32|auto|bf16|int8] [--repeats 5]
 
-Stages are the app's own handlers and the model calls they make: read (upload staging + read_ecg),
-preprocess (+ R peaks), encode, zero-shot, generate, explain, retrieve (neighbours, report suggestions,
-thumbnails), plot (12-lead, scores, heatmap figures). Appends a section to benchmarks/RESULTS.md.
+Stages are the app's own handlers, called as the app chains them after an upload: read + preprocess +
+the 12-lead figure, the likely findings, the report with its heartbeat matrix, the redraw, the prompt
+scores, the neighbours. Server work only: benchmarks/bench_browser.py measures what a person waits for in
+Chromium. Appends a section to benchmarks/RESULTS.md.
 """
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import platform
+import shutil
 import statistics
 import sys
 import tempfile
@@ -21,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import melp  # noqa: E402
-from ui import handlers, overlays, report, scores, uploads  # noqa: E402
+from ui import analysis, handlers, readings  # noqa: E402
 
 logger = logging.getLogger("bench_app")
 
@@ -52,7 +56,8 @@ def _library(path: str | None, model, model_path: str, folder: Path):
 
 
 def one_pass(files: list[Path], model, library) -> dict[str, float]:
-    """Seconds per stage for one upload-to-all-panels pass."""
+    """Seconds per stage for one upload-to-all-panels pass, through the app's own handlers in the order the
+    app chains them (findings, report + heartbeat matrix, redraw, scores, neighbours)."""
     times: dict[str, float] = {}
     clock = time.perf_counter()
 
@@ -62,42 +67,30 @@ def one_pass(files: list[Path], model, library) -> dict[str, float]:
         times[name] = now - clock
         clock = now
 
-    folder = uploads.new_upload_folder()
-    uploads.stage_upload(files, folder)
-    record, notes = handlers.read_with_notes(uploads.pick_record(folder), None)
-    uploads.remove_upload_folder(folder)
-    lap("read")
-    session = handlers.new_session(record, notes, melp.PreprocessConfig(**model.config.preprocess))
-    lap("preprocess")
-    model.encode_ecg(record)
-    lap("encode")
-    prompt_scores = model.zero_shot(record, PROMPTS)[0]
-    lap("zero-shot")
-    text = model.generate_report(record, num_beams=1, max_new_tokens=REPORT_TOKENS)
-    lap("generate")
-    explanation = model.explain(record, text=text or None)
-    lap("explain")
-    rows = library.similar_ecgs(record, NEIGHBOURS)
-    library.reports_for(record, NEIGHBOURS)
-    for row in rows:  # the neighbour cards' thumbnails
-        library.record(row.row_id).lead("II")
-    lap("retrieve")
-    window = explanation.beat_attention.shape[1] / explanation.fs
-    matrix = overlays.sentence_heartbeat_matrix(explanation.sentence_beat_similarity, explanation.beat_attention,
-                                                session.r_peaks, record.fs, window)
-    handlers.figure_for(session)
-    scores.scores_figure(scores.rank_scores(PROMPTS, prompt_scores))
-    report.heatmap_figure(list(explanation.sentences), matrix)
-    lap("plot")
+    preprocess = melp.PreprocessConfig(**model.config.preprocess)
+    copies = [shutil.copy(path, Path(tempfile.mkdtemp(prefix="bench-upload-")) / path.name) for path in files]
+    session, _, _ = handlers.load_upload([str(path) for path in copies], None, None, preprocess)
+    lap("read + preprocess + ECG figure")
+    readings.lead_findings(session, model)
+    lap("likely findings")
+    session, *_ = analysis.generate_report(session, 1, REPORT_TOKENS, model, progress=lambda *a, **k: None)
+    lap("report + heartbeat matrix")
+    handlers.redraw(session, [], 1)
+    lap("redraw with highlight")
+    readings.score_prompts(session, "\n".join(PROMPTS), None, model, {}, library)
+    lap("scores")
+    handlers.similar_ecgs(session, NEIGHBOURS, library)
+    lap("neighbours")
     return times
 
 
-def _append_results(medians: dict[str, float], args: argparse.Namespace, model_path: str, n_library: int) -> str:
+def _append_results(medians: dict[str, float], args: argparse.Namespace, model, n_library: int) -> str:
     total = sum(medians.values())
     lines = ["", "## App: upload to every panel filled (benchmarks/bench_app.py)", "",
-             f"One 10 s 500 Hz WFDB record, model `{model_path}`, library of {n_library} ECGs, "
+             f"One 10 s 500 Hz WFDB record, model `{args.model}`, library of {n_library} ECGs, "
              f"median of {args.repeats} passes after one warm-up; {platform.processor() or platform.machine()}, "
-             f"torch threads {args.threads}. Target: under {TARGET_SECONDS:g} s in all.", "",
+             f"torch threads {args.threads}, precision {args.precision} ({model.provenance.precision}), 1-min load "
+             f"average {os.getloadavg()[0]:.2f}. Target: under {TARGET_SECONDS:g} s in all.", "",
              "| stage | seconds |", "|---|---|"]
     lines += [f"| {name} | {seconds:.3f} |" for name, seconds in medians.items()]
     lines += [f"| **total** | **{total:.3f}** ({'meets' if total < TARGET_SECONDS else 'misses'} the target) |", ""]
@@ -115,6 +108,7 @@ def main() -> None:
     parser.add_argument("--library", default=None, help="library folder (default: build a 200-ECG synthetic one)")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--precision", default="auto", help="as melp.load (the app uses auto)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO)
     import torch
@@ -122,14 +116,14 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     if not (Path(args.model) / "config.json").exists():
         raise SystemExit(f"{args.model}: no model there; train the demo model or pass --model PATH")
-    model = melp.load(args.model)
+    model = melp.load(args.model, precision=args.precision)
     with tempfile.TemporaryDirectory(prefix="bench-app-") as folder:
         files = _fixture(Path(folder))
         library = _library(args.library, model, args.model, Path(folder))
         one_pass(files, model, library)  # warm-up: first-call allocations, lazy index loads
         passes = [one_pass(files, model, library) for _ in range(args.repeats)]
     medians = {name: statistics.median(run[name] for run in passes) for name in passes[0]}
-    logger.info("\n%s", _append_results(medians, args, args.model, len(library)))
+    logger.info("\n%s", _append_results(medians, args, model, len(library)))
 
 
 if __name__ == "__main__":

@@ -87,7 +87,7 @@ def build_explanation(model, record: EcgRecord, text: str | None, window: int | 
         tokens = model.tokenize([text])
         encoded_text = model.encode_text_tensors(tokens["input_ids"], tokens["attention_mask"])
         sentence_embeds = F.normalize(encoded_text["sentence_embeds"][0][encoded_text["sentence_mask"][0]].float(), dim=-1)
-        similarity = sentence_embeds @ F.normalize(ecg["beats"][0].float(), dim=-1).T  # (S, Q)
+        similarity = (sentence_embeds @ F.normalize(ecg["beats"][0].float(), dim=-1).T).float()  # (S, Q)
         heartbeat_similarity, method = _heartbeat_similarity(model, ecg, sentence_embeds, similarity, heartbeats)
         token_index = _nearest_token(model.token_times().numpy(), signals.shape[-1], config.fs)  # (T,)
         beat_attention = ecg["beat_attention"][0].float().cpu().numpy()[:, token_index]  # (Q, T)
@@ -123,13 +123,13 @@ def _heartbeat_similarity(model, ecg: dict[str, torch.Tensor], sentence_embeds: 
         return np.zeros((sentence_embeds.shape[0], 0), np.float32), "no heartbeats found"
     if "heartbeat_embeds" in ecg:
         embeds = F.normalize(ecg["heartbeat_embeds"][0].float(), dim=-1)  # (K, E)
-        return (sentence_embeds @ embeds.T).cpu().numpy().astype(np.float32), "heartbeat embeddings"
+        return (sentence_embeds @ embeds.T).float().cpu().numpy().astype(np.float32), "heartbeat embeddings"
     _, inside = heartbeat_windows(heartbeats, model.ecg_encoder.token_times, float(model.config.preprocess["fs"]),
                                   tuple(model.config.pooler.heartbeat_window))  # (1, K, L)
     attention = ecg["beat_attention"][0].float()  # (Q, L)
-    per_heartbeat = attention @ inside[0].float().T  # (Q, K) attention mass of each query on each heartbeat
+    per_heartbeat = (attention @ inside[0].float().T).float()  # (Q, K) attention mass of each query on each heartbeat
     weights = per_heartbeat / per_heartbeat.sum(dim=0, keepdim=True).clamp(min=torch.finfo(torch.float32).tiny)
-    return (query_similarity @ weights).cpu().numpy().astype(np.float32), "beat-query attention"
+    return (query_similarity @ weights).float().cpu().numpy().astype(np.float32), "beat-query attention"
 
 
 def _nearest_token(token_times: np.ndarray, n_samples: int, fs: float) -> np.ndarray:

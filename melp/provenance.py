@@ -39,13 +39,13 @@ def _portable_config(value: Any) -> Any:
     return value
 
 
-def model_fingerprint(model: Any) -> str:
+def model_fingerprint(model: Any, fresh: bool = False) -> str:
     """Hash of a model's weights (every state_dict tensor: name, dtype, shape, bytes) and its config.
 
     Cached per model object; a model whose weights change in place after the first call keeps its
-    first fingerprint (libraries are built from frozen checkpoints).
+    first fingerprint (libraries are built from frozen checkpoints); ``fresh`` rehashes, without caching.
     """
-    cached = _fingerprint_cache.get(model)
+    cached = None if fresh else _fingerprint_cache.get(model)
     if cached is not None:
         return cached
     import torch  # the model's tensors; only needed to read their bytes
@@ -58,7 +58,8 @@ def model_fingerprint(model: Any) -> str:
         digest.update(f"{name}|{data.dtype}|{tuple(tensor.shape)}".encode())
         digest.update(data.view(torch.uint8).numpy().tobytes())
     fingerprint = digest.hexdigest()[:FINGERPRINT_CHARS]
-    _fingerprint_cache[model] = fingerprint
+    if not fresh:  # a fresh hash leaves the cached one alone (an int8 model keeps its fp32 fingerprint)
+        _fingerprint_cache[model] = fingerprint
     return fingerprint
 
 
@@ -72,6 +73,7 @@ class Provenance:
     fingerprint: str
     trained_on: str | None
     melp_version: str
+    precision: str = "fp32"  # how inference ran (melp.precision)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -94,4 +96,5 @@ def provenance(model: Any) -> Provenance:
 
     folder = getattr(model, "name_or_path", None)
     return Provenance(name_or_path=str(folder or "(built in memory)"), fingerprint=model_fingerprint(model),
-                      trained_on=trained_on(folder), melp_version=melp.__version__)
+                      trained_on=trained_on(folder), melp_version=melp.__version__,
+                      precision=str(getattr(model, "precision", "fp32")))

@@ -34,9 +34,11 @@ from pathlib import Path
 
 import torch
 from safetensors.torch import load_file
+from torch import nn
 
 from melp.config import MelpConfig
 from melp.models.ecg_tower import EcgTower
+from melp.precision import PrecisionTower, resolve
 
 logger = logging.getLogger(__name__)
 
@@ -101,10 +103,12 @@ def map_official_state_dict(official: dict[str, torch.Tensor]) -> tuple[dict[str
     return mapped, unused
 
 
-def load_official_encoder(path: str | Path) -> EcgTower:
-    """Read the released MELP_Encoder safetensors (BF16 or fp32) into the paper ECG tower, fp32, eval mode.
+def load_official_encoder(path: str | Path, precision: str = "fp32") -> nn.Module:
+    """Read the released MELP_Encoder safetensors (BF16 or fp32) into the paper ECG tower, eval mode.
 
     Call the result on (B, 12, 5000) float32 signals, min-max normalised, rows in MIMIC lead order.
+    ``precision`` "fp32" returns the EcgTower itself; "bf16", "int8" or "auto" wrap it to run at that
+    precision with float32 outputs (melp.precision.PrecisionTower).
     """
     path = Path(path)
     if not path.is_file():
@@ -125,4 +129,5 @@ def load_official_encoder(path: str | Path) -> EcgTower:
     tower.load_state_dict(mapped, strict=True)
     logger.info("%s: loaded %d tensors; ignored %d pretraining-only keys: %s", path, len(mapped), len(unused),
                 ", ".join(unused))
-    return tower.float().eval()
+    chosen = resolve(precision, "cpu")
+    return tower.float().eval() if chosen == "fp32" else PrecisionTower(tower.float().eval(), chosen).eval()
