@@ -31,14 +31,21 @@ def shard_count(n_entries: int, shard_size: int) -> int:
 
 
 def _load_readable(entries: list[SourceEntry]) -> tuple[list[EcgRecord], list[SourceEntry]]:
-    """Load each entry; files the reader rejects are skipped with a warning naming them."""
+    """Load each entry; files the reader rejects, and records that should carry a display copy but lack one
+    of its leads (a flat lead counts as not recorded), are skipped with a warning naming them."""
     records, kept = [], []
     for entry in entries:
         try:
-            records.append(entry.load())
+            record = entry.load()
         except EcgReadError as error:
             logger.warning("skipping unreadable record: %s", error)
             continue
+        if entry.keep_signal and not display_signals.can_encode(record):
+            logger.warning("skipping %s: its display copy needs leads %s, and %s are not recorded", record.record_id,
+                           display_signals.STORED_LEADS, [name for name, ok in zip(record.leads, record.lead_mask)
+                                                          if not ok and name in display_signals.STORED_LEADS])
+            continue
+        records.append(record)
         kept.append(entry)
     return records, kept
 

@@ -54,7 +54,7 @@ def test_generated_report_names_the_rhythm(default_model):
 
 
 def test_committed_library_matches_the_checkpoint_so_the_app_never_rebuilds_on_start(default_model):
-    from index.default import COMMITTED_DIR, _matches, default_source
+    from index.default import COMMITTED_DIR, _matches, committed_label
     from index.manifest import model_fingerprint
 
-    assert _matches(COMMITTED_DIR, model_fingerprint(default_model), default_source())
+    assert _matches(COMMITTED_DIR, model_fingerprint(default_model), committed_label())

@@ -50,6 +50,21 @@ def test_a_record_missing_a_stored_lead_gets_no_display_copy():
     assert not display_signals.can_encode(EcgRecord(signal=record.signal, fs=100.0, lead_mask=mask))
 
 
+def test_a_real_record_that_cannot_be_displayed_is_left_out_of_the_library_with_a_warning(caplog):
+    from index.embed import _load_readable
+    from index.sources import SourceEntry
+
+    whole = _record(fs=100.0)
+    mask = np.ones(12, bool)
+    mask[10] = False  # V5 flat: not recorded
+    gap = EcgRecord(signal=whole.signal, fs=100.0, lead_mask=mask, record_id="ptbxl-12722")
+    entries = [SourceEntry(lambda: gap, None, keep_signal=True), SourceEntry(lambda: whole, None, keep_signal=True),
+               SourceEntry(lambda: gap, "kept/elsewhere.hea")]  # no display copy needed: read again later
+    records, kept = _load_readable(entries)
+    assert [r.record_id for r in records] == ["r", "ptbxl-12722"] and kept == entries[1:]
+    assert "ptbxl-12722" in caplog.text and "V5" in caplog.text
+
+
 @pytest.mark.slow
 def test_ptbxl_training_rows_open_without_the_ptbxl_folder_and_say_they_are_real(tmp_path):
     root = tmp_path / "ptbxl"
