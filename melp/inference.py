@@ -61,7 +61,7 @@ class InferenceMixin:
 
     def set_precision(self, precision: str) -> None:
         """Run inference at ``precision`` ("fp32", "bf16", "int8" or "auto"; melp.precision). int8 quantises the
-        linear layers in place, for good: load again for fp32 or for training."""
+        linear layers of the ECG tower and decoder in place, for good: load again for fp32 or for training."""
         from melp.precision import quantize_int8, resolve
         from melp.provenance import model_fingerprint
 
@@ -70,7 +70,10 @@ class InferenceMixin:
             raise ValueError("this model was quantised to int8; load it again for another precision")
         if chosen == "int8" and self.precision != "int8":
             model_fingerprint(self)  # of the weights as saved: kept (cached) through quantisation
-            quantize_int8(self)
+            # the ECG tower and the decoder, where the time goes; the text tower stays fp32 (its prompt
+            # embeddings are computed once and cached, and quantising it moved fold-10 AUROC by up to 0.006)
+            for tower in (self.ecg_encoder, self.decoder):
+                quantize_int8(tower)
         self.precision = chosen
 
     @contextmanager
