@@ -98,3 +98,34 @@ def test_score_handler_lists_numbers_first_and_offers_only_scored_prompts(sessio
     assert [row[0] for row in rows] == ["atrial fibrillation", "lbbb", "🫀"]
     assert rows[0][1] == "91 % likely" and rows[1][1] == "7 % likely" and rows[2][1].startswith("no score")
     assert chooser["choices"] == ["atrial fibrillation", "lbbb"]
+
+
+class _ExplainingModel(_Model):
+    """Two likely findings; explain points the first at the third heartbeat, leaves the second flat."""
+
+    def __init__(self):
+        self.explain_calls = 0
+
+    def findings(self, record, label_sets=None):
+        table = super().findings(record, label_sets)
+        return table.assign(probability=[0.91, 0.07, 0.64][: len(table)])
+
+    def explain(self, record, text=None, window=0.0):
+        self.explain_calls += 1
+        sentences = [part.strip() + "." for part in text.split(".") if part.strip()]
+        heartbeats = self.r_peaks[:5]
+        peaked = np.zeros(len(heartbeats))
+        peaked[2] = 1.0
+        rows = [peaked if index == 0 else np.full(len(heartbeats), 0.3) for index in range(len(sentences))]
+        return type("Explanation", (), {"sentences": sentences, "heartbeats": heartbeats,
+                                        "sentence_heartbeat_similarity": np.array(rows)})()
+
+
+def test_likely_findings_come_first_with_their_heartbeats_from_one_explain_call(session):
+    model = _ExplainingModel()
+    model.r_peaks = session.r_peaks
+    text = readings.lead_findings(session, model)
+    lines = [line for line in text.splitlines() if line.startswith("- ")]
+    assert lines == ["- **atrial fibrillation**: 91 % likely (heartbeats 3)",
+                     "- **sinus rhythm**: 64 % likely (the whole recording)"]
+    assert model.explain_calls == 1 and "How to read these scores" in text

@@ -83,15 +83,32 @@ def score_prompts(session: Session | None, custom_text: str, preset: str, model:
     return replace(session, scores_shown=shown), scores_figure(readings), [r.row() for r in readings], chooser
 
 
-def _supporting_heartbeats(model: Any, session: Session, name: str) -> str:
+def _heartbeat_phrase(session: Session, heartbeats: np.ndarray, similarity: np.ndarray) -> str:
     """The heartbeats a finding points at (strip numbers), or 'the whole recording' when it is flat."""
-    explanation = model.explain(session.record, text=name, window=float(session.window_start))
-    similarity = np.asarray(explanation.sentence_heartbeat_similarity).mean(axis=0) if explanation.sentences else np.zeros(0)
     if similarity.size == 0 or float(similarity.max() - similarity.min()) < FLAT_SPREAD:
         return "the whole recording"
-    numbers = overlays.strip_numbers(np.asarray(explanation.heartbeats), session.r_peaks, session.record.fs)
+    numbers = overlays.strip_numbers(heartbeats, session.r_peaks, session.record.fs)
     top = np.argsort(-similarity)[: max(1, int(np.sum(similarity >= similarity.max() - FLAT_SPREAD / 2)))]
     return "heartbeats " + ", ".join(numbers[i] for i in sorted(top))
+
+
+def _supporting_heartbeats(model: Any, session: Session, names: list[str]) -> list[str]:
+    """Each finding's supporting heartbeats, from one explain call with every finding as a sentence (one call
+    per finding only when a name does not come back as exactly one sentence)."""
+    if not names:
+        return []
+    explanation = model.explain(session.record, text=" ".join(f"{name}." for name in names),
+                                window=float(session.window_start))
+    similarity = np.asarray(explanation.sentence_heartbeat_similarity)  # (S, K)
+    if len(explanation.sentences) == len(names):
+        return [_heartbeat_phrase(session, np.asarray(explanation.heartbeats), row) for row in similarity]
+    phrases = []
+    for name in names:
+        single = model.explain(session.record, text=name, window=float(session.window_start))
+        rows = np.asarray(single.sentence_heartbeat_similarity)
+        phrases.append(_heartbeat_phrase(session, np.asarray(single.heartbeats),
+                                         rows.mean(axis=0) if single.sentences else np.zeros(0)))
+    return phrases
 
 
 @user_errors("list the likely findings")
@@ -109,8 +126,8 @@ def lead_findings(session: Session | None, model: Any | None) -> str:
              f"{FINDING_THRESHOLD:.0%})"]
     if likely.empty:
         lines.append("None of the shipped statements reaches that probability for this window.")
-    for row in likely.itertuples(index=False):
-        lines.append(f"- **{plain(row.name)}**: {100 * row.probability:.0f} % likely "
-                     f"({_supporting_heartbeats(model, session, row.name)})")
+    support = _supporting_heartbeats(model, session, list(likely["name"]))
+    for row, heartbeats in zip(likely.itertuples(index=False), support):
+        lines.append(f"- **{plain(row.name)}**: {100 * row.probability:.0f} % likely ({heartbeats})")
     lines += ["", f"*{READING_GUIDE}*"]
     return "\n".join(lines)
