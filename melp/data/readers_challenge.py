@@ -68,11 +68,7 @@ def read_challenge(hea_path: Path, mat_path: Path, max_seconds: float, max_bytes
         names=tuple(spec.name for spec in summary.signals),
         units=tuple(spec.units for spec in summary.signals),
         record_id=summary.record_name,
-        label_codes=comments.codes,
-        age=comments.age,
-        sex=comments.sex,
-        extra=comments.extra or {},
-        diagnoses=comments.diagnoses,
+        **comments.raw_fields(),
     )
 
 

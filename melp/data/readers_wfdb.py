@@ -169,6 +169,11 @@ class HeaderComments:
     extra: dict[str, str] | None = None
     diagnoses: tuple[str, ...] = ()  # LUDB's "<diagnoses>:" block, one statement per comment line
 
+    def raw_fields(self) -> dict:
+        """The RawEcg fields these comments fill."""
+        return dict(label_codes=self.codes, age=self.age, sex=self.sex, extra=self.extra or {},
+                    diagnoses=self.diagnoses)
+
 
 def parse_comments(comments: list[str]) -> HeaderComments:
     """Dx codes, age, sex and the other ``key: value`` comments of a challenge-style header; LUDB's
@@ -240,9 +245,5 @@ def read_wfdb(hea_path: Path, max_seconds: float, max_bytes: int, summary: Heade
         names=tuple(record.sig_name or ()),
         units=tuple(unit or None for unit in (record.units or [None] * record.n_sig)),
         record_id=record.record_name,
-        label_codes=comments.codes,
-        age=comments.age,
-        sex=comments.sex,
-        extra=comments.extra or {},
-        diagnoses=comments.diagnoses,
+        **comments.raw_fields(),
     )
