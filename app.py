@@ -28,8 +28,10 @@ MODEL_CONCURRENCY = 1  # model calls run one at a time (2 CPU cores)
 DEFAULT_PRECISION = "auto"  # the fastest inference path this machine runs well (melp.precision), same outputs
 MAX_UPLOAD_SIZE = "60mb"  # gradio refuses bigger files before they reach a handler
 # gradio's own file cache (uploads, figures sent to the browser) is swept every minute of anything older
-# than a minute; handlers delete the uploads they read at once (ui.uploads.discard_uploaded)
-DELETE_CACHE = (60, 60)
+# than two minutes: an upload is gone at most three minutes after it arrived. Handlers delete their private
+# copy at once but not gradio's, which identical uploads from two sessions share (see handlers.load_upload);
+# the age is above the longest queue wait (QUEUE_MAX_SIZE requests of well under a second each).
+DELETE_CACHE = (60, 120)
 
 
 @dataclass(frozen=True)

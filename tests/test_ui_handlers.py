@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -366,18 +367,27 @@ def test_an_unexpected_failure_is_a_clear_error_without_server_paths(monkeypatch
     assert "still running" in str(caught.value)
 
 
-def test_uploads_are_deleted_once_read_good_or_bad(tmp_path):
+def test_one_gradio_upload_shared_by_two_sessions_reads_in_both_and_leaves_no_private_copy(tmp_path):
+    """gradio stores identical uploads once (a hash of the content names the folder): a second session
+    uploading the same file must still read it after the first has (it once found the file deleted)."""
     from gradio.utils import get_upload_folder
 
     folder = Path(get_upload_folder()) / f"melp-test-{os.getpid()}"
     folder.mkdir(parents=True, exist_ok=True)
-    good, bad = folder / "ecg.npy", folder / "bad.npy"
-    np.save(good, _sinus_like(seconds=4.0))
+    shared, bad = folder / "ecg.npy", folder / "bad.npy"
+    np.save(shared, _sinus_like(seconds=4.0))
     np.save(bad, np.zeros((12, 2000)))  # all flat: refused
-    handlers.load_upload([str(good)], 250)
-    with pytest.raises(gr.Error, match="flat"):
-        handlers.load_upload([str(bad)], 250)
-    assert not good.exists() and not bad.exists() and not folder.exists()
+    private = lambda: set(Path(tempfile.gettempdir()).glob(uploads.UPLOAD_PREFIX + "*"))  # noqa: E731
+    before = private()
+    try:
+        first, _, _ = handlers.load_upload([str(shared)], 250)
+        second, _, _ = handlers.load_upload([str(shared)], 250)
+        with pytest.raises(gr.Error, match="flat"):
+            handlers.load_upload([str(bad)], 250)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    np.testing.assert_array_equal(first.record.signal, second.record.signal)
+    assert private() == before  # the private copies are gone, good file or bad
 
 
 def test_infinite_samples_in_an_upload_are_repaired_not_fatal(tmp_path):

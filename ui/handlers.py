@@ -119,7 +119,10 @@ def load_upload(files: list[str] | str | None, fs_hint: float | None, units: str
                 preprocess_config: Any | None = None):
     """Uploaded file(s) -> (session, record markdown, figure); every refusal is a gr.Error with the reason.
 
-    The uploaded files are deleted once read, whatever happens: the record lives on in the session only.
+    The private copy is deleted once read, whatever happens: the record lives on in the session only.
+    gradio's own copy is left to its cache sweep (app.DELETE_CACHE): gradio stores an upload under a hash
+    of its content, so two people uploading the same file at once share it, and deleting it the moment
+    one of them has read it broke the other's upload.
     """
     if not files:
         raise gr.Error("Upload an ECG first: " + uploads.ACCEPTED)
@@ -135,7 +138,6 @@ def load_upload(files: list[str] | str | None, fs_hint: float | None, units: str
         session = new_session(record, notes, preprocess_config)
     finally:
         uploads.remove_upload_folder(folder)
-        uploads.discard_uploaded(paths)
     return session, record_panel(session), figure_for(session)
 
 

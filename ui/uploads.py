@@ -127,24 +127,6 @@ def new_upload_folder() -> Path:
     return Path(tempfile.mkdtemp(prefix=UPLOAD_PREFIX))
 
 
-def discard_uploaded(paths: list[str | Path]) -> None:
-    """Delete the files gradio saved for this request (only inside gradio's upload folder), and their
-    folders when emptied: a patient's ECG is not left on the server after it was read."""
-    from gradio.utils import get_upload_folder
-
-    cache = Path(get_upload_folder()).resolve()
-    for upload in paths:
-        path = Path(upload).resolve()
-        if cache not in path.parents:
-            continue  # not a gradio upload (a test file, a path given through the API by the server itself)
-        try:
-            path.unlink(missing_ok=True)
-            if path.parent != cache and not any(path.parent.iterdir()):
-                path.parent.rmdir()
-        except OSError as exc:
-            logger.warning("could not delete the uploaded file %s: %s", path.name, exc)
-
-
 def remove_upload_folder(folder: Path) -> None:
     try:
         shutil.rmtree(folder)
