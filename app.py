@@ -27,11 +27,9 @@ QUEUE_MAX_SIZE = 64  # waiting requests beyond this are refused with "queue full
 MODEL_CONCURRENCY = 1  # model calls run one at a time (2 CPU cores)
 DEFAULT_PRECISION = "auto"  # the fastest inference path this machine runs well (melp.precision), same outputs
 MAX_UPLOAD_SIZE = "60mb"  # gradio refuses bigger files before they reach a handler
-# gradio's own file cache (uploads, figures sent to the browser) is swept every minute of anything older
-# than two minutes: an upload is gone at most three minutes after it arrived. Handlers delete their private
-# copy at once but not gradio's, which identical uploads from two sessions share (see handlers.load_upload);
-# the age is above the longest queue wait (QUEUE_MAX_SIZE requests of well under a second each).
-DELETE_CACHE = (60, 120)
+# gradio's own file cache (figures sent to the browser, exports) is swept every minute of anything older
+# than a minute; handlers delete the uploads they read at once (ui.uploads.discard_uploaded)
+DELETE_CACHE = (60, 60)
 
 
 @dataclass(frozen=True)
@@ -168,14 +166,16 @@ def wire_model(ui: layout.Layout, resources: Resources):
     findings_io = dict(fn=partial(readings.lead_findings, **model), inputs=ui.session, outputs=ui.findings, **limits)
     ui.findings_button.click(**findings_io, api_name="findings")
 
-    def rest_of_analysis(step) -> None:
-        step.success(**redraw).success(**score_io, **private).success(**similar_io, **private)
+    def rest_of_analysis(step, redraw_step=redraw) -> None:
+        step.success(**redraw_step).success(**score_io, **private).success(**similar_io, **private)
 
     rest_of_analysis(ui.analyse_button.click(**report_io, api_name="analyse"))
+    # after a load the panel shows the record plain and the new report highlights nothing
+    redraw_overlays = dict(redraw, fn=handlers.redraw_if_overlaid)
 
     def analyse_after(event) -> None:
         if resources.model is not None:
-            rest_of_analysis(event.success(**findings_io, **private).success(**report_io, **private))
+            rest_of_analysis(event.success(**findings_io, **private).success(**report_io, **private), redraw_overlays)
 
     return analyse_after
 

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -306,6 +305,14 @@ def test_report_handler_gives_heatmap_data_per_sentence_and_heartbeat():
     assert any(trace.type == "heatmap" for trace in handlers.figure_for(highlighted, []).data)
 
 
+def test_after_a_load_the_analysis_redraws_the_trace_only_when_an_overlay_is_on():
+    session = handlers.load_record(_record())[0]
+    analysed = analysis.generate_report(session, 2, 32, _FakeModel(), progress=lambda *a, **k: None)[0]
+    assert handlers.redraw_if_overlaid(analysed, [], 1) == gr.skip()  # the panel already shows this figure
+    overlaid = handlers.redraw_if_overlaid(analysed, [handlers.OVERLAY_QUERY], 1)
+    assert any(trace.type == "heatmap" for trace in overlaid.data)  # the learned-attention shading
+
+
 def test_model_handlers_explain_that_no_model_is_loaded():
     session = handlers.load_record(_record())[0]
     with pytest.raises(gr.Error, match="No model is loaded"):
@@ -367,27 +374,41 @@ def test_an_unexpected_failure_is_a_clear_error_without_server_paths(monkeypatch
     assert "still running" in str(caught.value)
 
 
-def test_one_gradio_upload_shared_by_two_sessions_reads_in_both_and_leaves_no_private_copy(tmp_path):
-    """gradio stores identical uploads once (a hash of the content names the folder): a second session
-    uploading the same file must still read it after the first has (it once found the file deleted)."""
+def test_uploads_are_deleted_once_read_good_or_bad(tmp_path):
     from gradio.utils import get_upload_folder
 
     folder = Path(get_upload_folder()) / f"melp-test-{os.getpid()}"
     folder.mkdir(parents=True, exist_ok=True)
-    shared, bad = folder / "ecg.npy", folder / "bad.npy"
-    np.save(shared, _sinus_like(seconds=4.0))
+    good, bad = folder / "ecg.npy", folder / "bad.npy"
+    np.save(good, _sinus_like(seconds=4.0))
     np.save(bad, np.zeros((12, 2000)))  # all flat: refused
     private = lambda: set(Path(tempfile.gettempdir()).glob(uploads.UPLOAD_PREFIX + "*"))  # noqa: E731
     before = private()
-    try:
-        first, _, _ = handlers.load_upload([str(shared)], 250)
-        second, _, _ = handlers.load_upload([str(shared)], 250)
-        with pytest.raises(gr.Error, match="flat"):
-            handlers.load_upload([str(bad)], 250)
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
+    handlers.load_upload([str(good)], 250)
+    with pytest.raises(gr.Error, match="flat"):
+        handlers.load_upload([str(bad)], 250)
+    assert not good.exists() and not bad.exists() and not folder.exists()
+    assert private() == before  # the private copies are gone too
+
+
+def test_one_gradio_upload_shared_by_two_sessions_reads_in_both(tmp_path, monkeypatch):
+    """gradio stores identical uploads once (a hash of the content names the folder): a second session
+    whose request was queued behind the first's still reads the file the first one deleted."""
+    from gradio.utils import get_upload_folder
+
+    folder = Path(get_upload_folder()) / f"melp-shared-{os.getpid()}"
+    folder.mkdir(parents=True, exist_ok=True)
+    shared = folder / "ecg.npy"
+    np.save(shared, _sinus_like(seconds=4.0))
+    first, _, _ = handlers.load_upload([str(shared)], 250)
+    assert not shared.exists()
+    second, _, _ = handlers.load_upload([str(shared)], 250)  # the same path, already deleted from disk
     np.testing.assert_array_equal(first.record.signal, second.record.signal)
-    assert private() == before  # the private copies are gone, good file or bad
+    # past the hand-off time the bytes are gone from memory too, and the message says to upload again
+    clock = uploads.time.monotonic() + uploads.HANDOFF_SECONDS + 1
+    monkeypatch.setattr(uploads.time, "monotonic", lambda: clock)
+    with pytest.raises(gr.Error, match="upload it again"):
+        handlers.load_upload([str(shared)], 250)
 
 
 def test_infinite_samples_in_an_upload_are_repaired_not_fatal(tmp_path):

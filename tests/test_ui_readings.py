@@ -129,3 +129,4 @@ def test_likely_findings_come_first_with_their_heartbeats_from_one_explain_call(
     assert lines == ["- **atrial fibrillation**: 91 % likely (heartbeats 3)",
                      "- **sinus rhythm**: 64 % likely (the whole recording)"]
     assert model.explain_calls == 1 and "How to read these scores" in text
+    assert text.startswith(f"### Likely findings for {session.record.record_id} (")

@@ -237,3 +237,22 @@ def ecg_figure(
                    x=0.01, font=dict(size=14)),
     )
     return fig
+
+
+def blank_paper(message: str = "No ECG loaded yet: upload a record or open an example") -> go.Figure:
+    """An empty strip of ECG paper at the default scale, shown before a record is loaded.
+
+    Shown as the ECG panel's first value so the browser loads and starts plotly with the page, while the
+    person picks a file, instead of after their first upload (about a second measured in Chromium,
+    benchmarks/bench_browser.py)."""
+    scale = PaperScale()
+    low, high = MIN_ROW_RANGE_MV
+    fig = make_subplots(rows=1, cols=1)
+    _paper_axes(fig, 1, 0.0, WINDOW_SECONDS, [(low, high)], scale)
+    height = (high - low) * scale.gain_mm_mv * PX_PER_MM
+    width = (WINDOW_SECONDS + LEAD_OFFSET_SECONDS) * scale.speed_mm_s * PX_PER_MM
+    fig.update_layout(width=int(round(width + MARGIN_PX["l"] + MARGIN_PX["r"])),
+                      height=int(round(height + MARGIN_PX["t"] + MARGIN_PX["b"])), autosize=False, margin=MARGIN_PX,
+                      plot_bgcolor=PAPER_COLOUR, dragmode=False, showlegend=False,
+                      title=dict(text=message, x=0.01, font=dict(size=14)))
+    return fig

@@ -114,15 +114,25 @@ def figure_for(session: Session, overlays_on: list[str] | tuple[str, ...] = (), 
                       start_s=start)
 
 
+def redraw_if_overlaid(session: Session | None, overlays_on: list[str], query: float):
+    """After a record was just drawn plain (upload, example, window): re-plot only when an overlay is on.
+
+    Its analysis leaves nothing highlighted, so without overlays the figure would be the one the panel
+    already shows; skipping it saves sending and re-rendering a ~0.4 MB figure (about 0.3 s a record,
+    measured in Chromium by benchmarks/bench_browser.py)."""
+    if session is None or not overlays_on:
+        return gr.skip()
+    return redraw(session, overlays_on, query)
+
+
 @user_errors("read the uploaded ECG")
 def load_upload(files: list[str] | str | None, fs_hint: float | None, units: str | None = None,
                 preprocess_config: Any | None = None):
     """Uploaded file(s) -> (session, record markdown, figure); every refusal is a gr.Error with the reason.
 
-    The private copy is deleted once read, whatever happens: the record lives on in the session only.
-    gradio's own copy is left to its cache sweep (app.DELETE_CACHE): gradio stores an upload under a hash
-    of its content, so two people uploading the same file at once share it, and deleting it the moment
-    one of them has read it broke the other's upload.
+    The uploaded files are deleted once read, whatever happens: the record lives on in the session only.
+    (Two sessions uploading the same file share gradio's copy; the second reads it from memory,
+    ui.uploads._readable.)
     """
     if not files:
         raise gr.Error("Upload an ECG first: " + uploads.ACCEPTED)
@@ -138,6 +148,7 @@ def load_upload(files: list[str] | str | None, fs_hint: float | None, units: str
         session = new_session(record, notes, preprocess_config)
     finally:
         uploads.remove_upload_folder(folder)
+        uploads.discard_uploaded(paths)
     return session, record_panel(session), figure_for(session)
 
 

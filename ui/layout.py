@@ -6,7 +6,7 @@ from dataclasses import dataclass
 import gradio as gr
 
 from ui.analysis import CUSTOM_PRESET
-from ui.ecg_plot import DEFAULT_LAYOUT, GAINS_MM_MV, LAYOUTS, SPEEDS_MM_S
+from ui.ecg_plot import DEFAULT_LAYOUT, GAINS_MM_MV, LAYOUTS, SPEEDS_MM_S, blank_paper
 from ui.export import FORMATS, PAPERS_MM
 from ui.handlers import DEFAULT_FS_HINT, OVERLAY_CHOICES
 from ui.scores import SCORE_HEADERS
@@ -243,7 +243,7 @@ def build_layout(banner: str, example_labels: list[str], gallery: str, presets: 
                     loading = _load_panel(example_labels, gallery)
                     record_info = gr.Markdown("Load an ECG to begin.", elem_id="record-info")
                 with gr.Column(scale=4, min_width=320):
-                    ecg_plot = gr.Plot(label="12-lead ECG", elem_id="ecg-plot")
+                    ecg_plot = gr.Plot(blank_paper(), label="12-lead ECG", elem_id="ecg-plot")
                     view = _view_controls()
                     with gr.Row():
                         overlays = gr.CheckboxGroup(list(OVERLAY_CHOICES), value=[], label="Overlays", elem_id="overlays")

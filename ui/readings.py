@@ -122,7 +122,7 @@ def lead_findings(session: Session | None, model: Any | None) -> str:
         return f"**Likely findings:** not available ({plain(error)})"
     likely = table[table["probability"] >= FINDING_THRESHOLD].sort_values("probability", ascending=False)
     likely = likely.drop_duplicates("name").head(MAX_FINDINGS)
-    lines = [f"### Likely findings ({session.window_label}; calibrated probability at least "
+    lines = [f"### Likely findings for {plain(session.record.record_id or 'this ECG')} ({session.window_label}; calibrated probability at least "
              f"{FINDING_THRESHOLD:.0%})"]
     if likely.empty:
         lines.append("None of the shipped statements reaches that probability for this window.")

@@ -10,7 +10,10 @@ import logging
 import shutil
 import stat
 import tempfile
+import threading
+import time
 import zipfile
+from collections import OrderedDict
 from pathlib import Path, PurePosixPath
 
 logger = logging.getLogger(__name__)
@@ -27,6 +30,13 @@ IMAGE_MAGIC = (b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"BM", b"II*\x00", b"MM\x00
 UPLOAD_PREFIX = "melp-upload-"
 ACCEPTED = ".hea + .dat (WFDB), .hea + .mat (challenge), .mat (CPSC2018), .csv, .npy, .npz, or a .zip holding one"
 NEEDS_FS_SUFFIXES = (".npy", ".npz", ".csv")
+# gradio stores an upload under a hash of its content, so two sessions uploading the same file share one
+# copy on disk; the first to read it deletes it. The bytes stay in memory (never on disk) this long, for a
+# second session whose request is still queued (the queue holds at most 64 requests of under a second).
+HANDOFF_SECONDS = 180.0
+HANDOFF_MAX_BYTES = 256 * 1024 * 1024
+_handoff: OrderedDict[str, tuple[float, bytes]] = OrderedDict()
+_handoff_lock = threading.Lock()
 
 
 class UploadError(ValueError):
@@ -91,10 +101,56 @@ def _extract_zip(archive: Path, name: str, folder: Path) -> None:
         raise UploadError(f"{name}: not a readable zip archive ({exc}); re-create it or upload the files directly") from exc
 
 
+def _gradio_upload_folder() -> Path:
+    from gradio.utils import get_upload_folder
+
+    return Path(get_upload_folder()).resolve()
+
+
+def _remember(source: Path) -> None:
+    """Keep an upload's bytes in memory for HANDOFF_SECONDS (oldest dropped beyond HANDOFF_MAX_BYTES)."""
+    data = source.read_bytes()
+    now = time.monotonic()
+    with _handoff_lock:
+        _handoff[str(source)] = (now, data)
+        _handoff.move_to_end(str(source))
+        total = sum(len(kept) for _, kept in _handoff.values())
+        for key in list(_handoff):
+            stamp, kept = _handoff[key]
+            if now - stamp > HANDOFF_SECONDS or total > HANDOFF_MAX_BYTES:
+                total -= len(kept)
+                del _handoff[key]
+
+
+def _recall(source: Path) -> bytes | None:
+    with _handoff_lock:
+        stamp, data = _handoff.get(str(source), (0.0, None))
+    return data if data is not None and time.monotonic() - stamp <= HANDOFF_SECONDS else None
+
+
+def _readable(upload: str | Path, folder: Path) -> Path:
+    """The path to read an upload from: gradio's copy, or, when another session's request has already read
+    and deleted that shared copy, a private file in folder holding the bytes kept in memory."""
+    source = Path(upload).resolve()
+    shared = _gradio_upload_folder() in source.parents
+    if source.is_file():
+        if shared:
+            _remember(source)
+        return source
+    data = _recall(source) if shared else None
+    if data is None:
+        raise UploadError(f"{source.name}: the uploaded file is no longer on the server (it is removed once "
+                          "read); upload it again")
+    handoff = folder / ".handoff"
+    handoff.mkdir(exist_ok=True)
+    (handoff / source.name).write_bytes(data)
+    return handoff / source.name
+
+
 def stage_upload(paths: list[str | Path], folder: Path) -> None:
     """Copy uploaded files (or extract a .zip) into folder, refusing images, oversized files and unsafe archives."""
     for upload in paths:
-        source = Path(upload)
+        source = _readable(upload, folder)
         name = source.name
         _check_size(source.stat().st_size, name)
         _check_not_image(source, name)
@@ -125,6 +181,23 @@ def pick_record(folder: Path) -> Path:
 def new_upload_folder() -> Path:
     """A fresh private temporary folder for one request (the caller removes it)."""
     return Path(tempfile.mkdtemp(prefix=UPLOAD_PREFIX))
+
+
+def discard_uploaded(paths: list[str | Path]) -> None:
+    """Delete the files gradio saved for this request (only inside gradio's upload folder), and their
+    folders when emptied: a patient's ECG is not left on the server after it was read. A second session
+    that uploaded the same file reads it from memory (see _readable)."""
+    cache = _gradio_upload_folder()
+    for upload in paths:
+        path = Path(upload).resolve()
+        if cache not in path.parents:
+            continue  # not a gradio upload (a test file, a path given through the API by the server itself)
+        try:
+            path.unlink(missing_ok=True)
+            if path.parent != cache and not any(path.parent.iterdir()):
+                path.parent.rmdir()
+        except OSError as exc:
+            logger.warning("could not delete the uploaded file %s: %s", path.name, exc)
 
 
 def remove_upload_folder(folder: Path) -> None:

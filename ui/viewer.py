@@ -78,7 +78,8 @@ def _other_record(row_id: float | None, files: list[str] | None, fs_hint: float 
             record, _ = read_with_notes(path, float(fs_hint or DEFAULT_FS_HINT) if needs_fs else None, units)
             return replace(record, source=path.name)
         finally:
-            uploads.remove_upload_folder(folder)  # gradio's copy: its cache sweep (see handlers.load_upload)
+            uploads.remove_upload_folder(folder)
+            uploads.discard_uploaded(paths)
     if row_id is None or library is None:
         raise gr.Error("Choose a library result (Similar ECGs) or upload a second ECG to compare with.")
     return library.record(int(row_id))
