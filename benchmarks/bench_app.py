@@ -57,7 +57,8 @@ def _library(path: str | None, model, model_path: str, folder: Path):
 
 def one_pass(files: list[Path], model, library) -> dict[str, float]:
     """Seconds per stage for one upload-to-all-panels pass, through the app's own handlers in the order the
-    app chains them (findings, report + heartbeat matrix, redraw, scores, neighbours)."""
+    app chains them after an upload (findings, report + heartbeat matrix, redraw when an overlay is on,
+    scores, neighbours)."""
     times: dict[str, float] = {}
     clock = time.perf_counter()
 
@@ -68,15 +69,16 @@ def one_pass(files: list[Path], model, library) -> dict[str, float]:
         clock = now
 
     preprocess = melp.PreprocessConfig(**model.config.preprocess)
-    copies = [shutil.copy(path, Path(tempfile.mkdtemp(prefix="bench-upload-")) / path.name) for path in files]
-    session, _, _ = handlers.load_upload([str(path) for path in copies], None, None, preprocess)
+    with tempfile.TemporaryDirectory(prefix="bench-upload-") as folder:
+        copies = [shutil.copy(path, Path(folder) / path.name) for path in files]
+        session, _, _ = handlers.load_upload([str(path) for path in copies], None, None, preprocess)
     lap("read + preprocess + ECG figure")
     readings.lead_findings(session, model)
     lap("likely findings")
     session, *_ = analysis.generate_report(session, 1, REPORT_TOKENS, model, progress=lambda *a, **k: None)
     lap("report + heartbeat matrix")
-    handlers.redraw(session, [], 1)
-    lap("redraw with highlight")
+    handlers.redraw_if_overlaid(session, [], 1)
+    lap("redraw (skipped: no overlay on)")
     readings.score_prompts(session, "\n".join(PROMPTS), None, model, {}, library)
     lap("scores")
     handlers.similar_ecgs(session, NEIGHBOURS, library)
@@ -84,10 +86,16 @@ def one_pass(files: list[Path], model, library) -> dict[str, float]:
     return times
 
 
+def _shown(path: str) -> str:
+    """The path as written in RESULTS.md: relative to the repository when inside it, never a home folder."""
+    resolved = Path(path).resolve()
+    return str(resolved.relative_to(ROOT)) if resolved.is_relative_to(ROOT) else resolved.name
+
+
 def _append_results(medians: dict[str, float], args: argparse.Namespace, model, n_library: int) -> str:
     total = sum(medians.values())
     lines = ["", "## App: upload to every panel filled (benchmarks/bench_app.py)", "",
-             f"One 10 s 500 Hz WFDB record, model `{args.model}`, library of {n_library} ECGs, "
+             f"One 10 s 500 Hz WFDB record, model `{_shown(args.model)}`, library of {n_library} ECGs, "
              f"median of {args.repeats} passes after one warm-up; {platform.processor() or platform.machine()}, "
              f"torch threads {args.threads}, precision {args.precision} ({model.provenance.precision}), 1-min load "
              f"average {os.getloadavg()[0]:.2f}. Target: under {TARGET_SECONDS:g} s in all.", "",

@@ -8,7 +8,6 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import platform
 import sys
 import tempfile
 import time
@@ -19,6 +18,8 @@ import numpy as np
 import wfdb
 
 import melp
+from benchmarks.machine import machine_line
+
 
 logger = logging.getLogger("bench_io")
 
@@ -67,7 +68,7 @@ def read_and_preprocess(name: str) -> None:
 
 def append_results(path: Path, command: str, n: int, fmt: str, bare: float, full: float) -> None:
     """Append one section (heading, command, machine, table) to the markdown results file."""
-    machine = f"{platform.machine()}, {os.cpu_count()} cores, OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}"
+    machine = f"{machine_line()}, OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}"
     section = (
         f"\n## Read + preprocess vs bare WFDB read (benchmarks/bench_io.py), {date.today().isoformat()}\n\n"
         f"{n} records, 12 x {FS * SECONDS} samples ({FS} Hz, {SECONDS} s), WFDB format {fmt}; {machine}.\n"

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
-import platform
 import tempfile
 import time
 from pathlib import Path
@@ -25,6 +23,8 @@ from torch.utils.data import DataLoader
 import melp
 from melp.datasets import ArrayStoreDataset, MimicDataset, convert_to_store
 from melp.record import STANDARD_LEADS
+from benchmarks.machine import machine_line
+
 
 BATCH_SIZE = 64
 SOURCE_FS = 500
@@ -87,8 +87,7 @@ def main() -> None:
             lines.append(f"| raw WFDB read + preprocess, {workers} workers | {raw_rate:,.0f} |")
             lines.append(f"| memmap float16 store, {workers} workers | {store_rate:,.0f} |")
     section = (f"\n## Data loader (benchmarks/bench_loader.py)\n\n{args.records} records, 12 x 5000 samples "
-               f"(500 Hz, 10 s), batch {BATCH_SIZE}, shuffled; {platform.processor() or platform.machine()}, "
-               f"{os.cpu_count()} CPUs, torch threads 1.\n"
+               f"(500 Hz, 10 s), batch {BATCH_SIZE}, shuffled; {machine_line(1)} at the end.\n"
                f"Command: `python -m benchmarks.bench_loader --records {args.records} --workers "
                f"{' '.join(map(str, args.workers))} --epochs {args.epochs}`\n\n| loader | samples/s |\n|---|---|\n"
                + "\n".join(lines) + "\n")

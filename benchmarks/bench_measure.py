@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import warnings
 
 import numpy as np
 
+from benchmarks.machine import machine_line
 import melp
 from melp.measurements import median_beat
 from melp.synth import simulate_record
@@ -91,15 +91,14 @@ def main() -> None:
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     warnings.simplefilter("ignore")
-    load = os.getloadavg()
-    logging.getLogger(__name__).warning("load average %.2f %.2f %.2f", *load)
-    print(f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}; {args.n} records of stream {args.seed}")
+    print(f"{machine_line(1)}; {args.n} records of stream {args.seed}")
     errors = _errors(args.n, args.seed)
     for key, values in errors.items():
         share = float(np.mean(np.asarray(values) <= TOLERANCE[key]))
         verdict = "met" if share >= TARGET[key] else f"MISSED by {TARGET[key] - share:.3f}"
         print(f"{key:<11} within {TOLERANCE[key]:g}: {share:.3f} of {len(values)} (target {TARGET[key]:.2f}, {verdict})")
-    print(f"complete heart block reports the ventricular rate: {complete_heart_block(args.seed):.2f} of {CHB_RECORDS}")
+    print(f"complete heart block reports the ventricular rate: {complete_heart_block(args.seed) * CHB_RECORDS:.0f} "
+          f"of {CHB_RECORDS}")
     print("neurokit2 delineators, median |QRS error| on the same median beats (ms):",
           {method: round(value, 1) for method, value in neurokit_qrs_errors(min(args.n, 50), args.seed).items()})
 

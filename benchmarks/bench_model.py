@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import os
-import platform
 import statistics
 import sys
 import time
@@ -22,6 +20,7 @@ import torch
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
+from benchmarks.machine import machine_line  # noqa: E402
 from melp.config import MelpConfig  # noqa: E402
 from melp.generation import GenerationConfig, generate  # noqa: E402
 from melp.models.decoder import CaptionDecoder  # noqa: E402
@@ -95,8 +94,7 @@ def bench_zero_shot(device: torch.device, repeats: int) -> list[tuple[str, str]]
 def _machine(device: torch.device) -> str:
     if device.type == "cuda":
         return f"{torch.cuda.get_device_name(device)}, torch {torch.__version__}"
-    return (f"CPU {platform.processor() or platform.machine()}, {torch.get_num_threads()} threads, "
-            f"{os.cpu_count()} cores visible, torch {torch.__version__}")
+    return f"CPU {machine_line()} at the end, torch {torch.__version__}"
 
 
 def main() -> None:
@@ -119,7 +117,7 @@ def main() -> None:
     width = max(len(name) for name, _ in rows)
     table = "\n".join(f"| {name.ljust(width)} | {value} |" for name, value in rows)
     table = f"| {'measurement'.ljust(width)} | median of {args.repeats} |\n|{'-' * (width + 2)}|---|\n{table}"
-    sys.stdout.write(table + "\n")
+    sys.stdout.write(f"{_machine(device)}\n{table}\n")
     if not args.no_append:
         _append(table, device)
 

@@ -80,7 +80,8 @@ def paper_tower() -> EcgTower:
 def tower_flops(tower: EcgTower, signals: torch.Tensor) -> float:
     from torch.utils.flop_counter import FlopCounterMode
 
-    with torch.inference_mode(), FlopCounterMode(display=False) as counter:
+    # no_grad, not inference_mode: the weight-norm parametrisation fails under FlopCounterMode there
+    with torch.no_grad(), FlopCounterMode(display=False) as counter:
         tower(signals)
     return float(counter.get_total_flops())
 

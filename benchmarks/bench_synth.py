@@ -10,6 +10,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchmarks.machine import machine_line
 from melp.synth import simulate_record
 from melp.synth.corpus import _rows, _write_wfdb
 
@@ -44,6 +45,7 @@ def main() -> None:
     print(f"simulate only      : {simulate_rate:6.1f} records/s per core ({FS} Hz, {SECONDS} s, n={args.n})")
     print(f"simulate + WFDB    : {write_rate:6.1f} records/s per core")
     print(f"100k records on 2 cores (simulate + write): {100_000 / (2 * write_rate) / 3600:.2f} h")
+    print(f"one process; {machine_line()} at the end")
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ import time
 
 import torch
 
+from benchmarks.machine import machine_line
 from train.builders import PretrainStep, build_model
 from train.config import TrainConfig
 from train.optim import build_optimizer
@@ -57,7 +58,7 @@ def main(argv: list[str] | None = None) -> None:
     seconds = sorted(durations)[len(durations) // 2]  # median: one slow step does not move it
     figures = {"preset": args.preset, "device": str(device), "threads": torch.get_num_threads(),
                "batch_size": args.batch_size, "s_per_step": round(seconds, 4),
-               "samples_per_s": round(args.batch_size / seconds, 1)}
+               "samples_per_s": round(args.batch_size / seconds, 1), "machine": machine_line()}
     if device.type == "cuda":
         figures.update(gpu=torch.cuda.get_device_name(device), precision="bf16 autocast",
                        peak_memory_gib=round(torch.cuda.max_memory_allocated(device) / 2**30, 2))
