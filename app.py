@@ -97,7 +97,9 @@ def wire_loading(ui: layout.Layout, resources: Resources, analyse_after) -> None
 
     upload = ui.files.upload(partial(handlers.load_upload, preprocess_config=config),
                              [ui.files, ui.fs_hint, ui.units], loaded, api_name="load_record")
-    upload.then(lambda: None, None, ui.files, **private)  # a new upload replaces the record, never adds to it
+    # a new upload replaces the record, never adds to it: the box is emptied in the browser at once (a server
+    # round trip left a moment in which a second file chosen quickly was emptied with it)
+    upload.then(None, None, ui.files, js="() => null", **private)
     then_reset(upload)
     then_reset(ui.example_button.click(partial(_load_example, resources=resources, preprocess_config=config),
                                        ui.example_choice, loaded, api_name="load_example"))

@@ -182,9 +182,11 @@ def test_a_second_upload_replaces_the_first_and_a_later_window_can_be_shown(brow
     long_record = write_wfdb_record(tmp_path, "long38", ("sinus_rhythm",), seed=5, seconds=38.0)
     page = _page(browser, app_url, 1500)
     _upload(page, records["af01"], "af01")
-    _upload(page, long_record, "long38")  # not "found 2 .hea files"
+    sync_api.expect(page.locator("#upload")).not_to_contain_text("af01")  # the box is emptied once read
+    _upload(page, long_record, "long38")  # not "found 2 .hea files", nor lost when chosen quickly
     assert "af01" not in page.locator("#record-info").inner_text()
     track = page.locator("#window-start input[type=range]")
+    page.wait_for_function("() => Number(document.querySelector('#window-start input[type=range]').max) > 20")
     box = track.bounding_box()
     page.mouse.click(box["x"] + box["width"] - 2, box["y"] + box["height"] / 2)  # drag to the end of the record
     sync_api.expect(page.locator("#record-info")).to_contain_text("of 38.0 s", timeout=STEP_TIMEOUT_MS)
