@@ -16,6 +16,7 @@ from typing import Any
 
 import gradio as gr
 
+from melp.logs import configure_logging
 import melp
 from ui import about, analysis, examples, handlers, layout, readings, viewer
 
@@ -210,9 +211,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-QUIET_LOGGERS = ("faiss", "httpx", "urllib3")  # their INFO lines (e.g. faiss trying CPU variants) read as failures
-
-
 def describe(resources: Resources) -> str:
     """One line: what this app serves."""
     if resources.model is None:
@@ -229,9 +227,7 @@ def describe(resources: Resources) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    for name in QUIET_LOGGERS:
-        logging.getLogger(name).setLevel(logging.WARNING)
+    configure_logging(timestamps=True)
     resources = load_resources(args.model, args.library, args.precision)
     logger.info("serving %s", describe(resources))
     demo = build_demo(resources)

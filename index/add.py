@@ -17,6 +17,7 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
+from melp.logs import configure_logging
 from index.assemble import library_content, write_library
 from index.embed import DEFAULT_BATCH_SIZE, DEFAULT_SHARD_SIZE, embed_into_store, read_all_shards, shard_count
 from index.faiss_index import EXACT_MAX_VECTORS
@@ -97,7 +98,7 @@ def add_records(
 def main(argv: list[str] | None = None) -> None:
     import melp
 
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    configure_logging()
     parser = argparse.ArgumentParser(prog="python -m index.add", description=__doc__.split("\n\n")[0])
     parser.add_argument("--library", required=True, type=Path, help="existing library folder")
     parser.add_argument("--source", required=True, help="same forms as python -m index.build --source")

@@ -19,6 +19,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from melp.logs import configure_logging
 from index.build import build_library
 from index.library import Library
 from index.manifest import MANIFEST_FILE, Manifest, model_fingerprint
@@ -99,7 +100,7 @@ def default_library(
 def main(argv: list[str] | None = None) -> None:
     import melp
 
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    configure_logging()
     parser = argparse.ArgumentParser(prog="python -m index.default", description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", default=None, help="checkpoint folder (default: the embedded checkpoint)")
     parser.add_argument("--out", type=Path, default=COMMITTED_DIR, help="where to write the library")

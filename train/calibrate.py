@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 from sklearn.metrics import brier_score_loss
 
+from melp.logs import configure_logging
 import melp
 from melp.atomic import write_text_atomic
 from melp.calibration import Calibration, expected_calibration_error, fit_statement
@@ -160,7 +161,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--library", default=None, help="library folder: measure how free-text percentiles move "
                         "between two random halves of it, on fold-10 records")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    configure_logging()
     model = melp.load(args.model)
     folder = Path(model.name_or_path)
     fitting, _ = ptbxl_sets(model, args.ptbxl, "val")

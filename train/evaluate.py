@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from melp.logs import configure_logging
 import melp
 from melp.datasets.registry import DATASET_NAMES, open_dataset
 from melp.metrics import DEFAULT_RESAMPLES, macro_auroc, retrieval_recall
@@ -110,7 +111,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    configure_logging()
     model = melp.load(args.model, device=args.device)
     preprocess_config = melp.PreprocessConfig(**model.config.preprocess)
     if args.task == "ptbxl":

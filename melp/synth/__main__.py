@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 from pathlib import Path
 
+from melp.logs import configure_logging
 from melp.synth.conditions import CONDITIONS
 from melp.synth.corpus import DEFAULT_SHARD_SIZE, write_corpus
 
@@ -33,7 +33,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--mix", default=None, help="JSON file {condition: frequency} overriding the default mix")
     parser.add_argument("--shard-size", type=int, default=DEFAULT_SHARD_SIZE, help="records per resumable shard")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    configure_logging()
     write_corpus(args.out, n=args.n, seed=args.seed, fs=args.fs, seconds=args.seconds, workers=args.workers,
                  mix=_read_mix(args.mix), shard_size=args.shard_size)
 
