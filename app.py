@@ -92,23 +92,28 @@ def wire_loading(ui: layout.Layout, resources: Resources, analyse_after) -> None
     loaded = [ui.session, ui.record_info, ui.ecg_plot]
     private = dict(api_visibility="private")
 
-    def then_reset(event):
-        event = event.success(viewer.window_slider, ui.session, ui.window_start, **private)
-        analyse_after(event)
+    def then_reset(event) -> list:
+        slider = event.success(viewer.window_slider, ui.session, ui.window_start, trigger_mode="always_last", **private)
+        return [slider, *analyse_after(slider)]
 
     upload = ui.files.upload(partial(handlers.load_upload, preprocess_config=config),
                              [ui.files, ui.fs_hint, ui.units], loaded, api_name="load_record")
     # a new upload replaces the record, never adds to it: the box is emptied in the browser at once (a server
     # round trip left a moment in which a second file chosen quickly was emptied with it)
     upload.then(None, None, ui.files, js="() => null", **private)
-    then_reset(upload)
-    then_reset(ui.example_button.click(partial(_load_example, resources=resources, preprocess_config=config),
-                                       ui.example_choice, loaded, api_name="load_example"))
-    then_reset(ui.open_button.click(partial(handlers.open_library_row, library=resources.library,
-                                            preprocess_config=config),
-                                    ui.result_choice, loaded, api_name="open_neighbour"))
-    analyse_after(ui.window_start.release(partial(viewer.set_window, preprocess_config=config),
-                                          [ui.session, ui.window_start], loaded, api_name="set_window"))
+    example = ui.example_button.click(partial(_load_example, resources=resources, preprocess_config=config),
+                                      ui.example_choice, loaded, api_name="load_example")
+    neighbour = ui.open_button.click(partial(handlers.open_library_row, library=resources.library,
+                                             preprocess_config=config), ui.result_choice, loaded, api_name="open_neighbour")
+    window = ui.window_start.release(partial(viewer.set_window, preprocess_config=config),
+                                     [ui.session, ui.window_start], loaded, api_name="set_window")
+    chains = then_reset(upload) + then_reset(example) + then_reset(neighbour) + analyse_after(window)
+    # A new record (or window) makes the previous one's analysis obsolete: cancel what is still queued or
+    # running of it. Otherwise a report finishing late wrote the old record back into the session, and
+    # gradio's default trigger mode dropped the new record's chain while the old one was pending (the
+    # chained steps are also "always_last" for the same reason).
+    for trigger in (ui.files.upload, ui.example_button.click, ui.open_button.click, ui.window_start.release):
+        trigger(None, None, None, cancels=chains, api_visibility="private")
 
 
 def wire_viewer(ui: layout.Layout, resources: Resources) -> None:
@@ -169,16 +174,23 @@ def wire_model(ui: layout.Layout, resources: Resources):
     findings_io = dict(fn=partial(readings.lead_findings, **model), inputs=ui.session, outputs=ui.findings, **limits)
     ui.findings_button.click(**findings_io, api_name="findings")
 
-    def rest_of_analysis(step, redraw_step=redraw) -> None:
-        step.success(**redraw_step).success(**score_io, **private).success(**similar_io, **private)
+    def rest_of_analysis(step, redraw_step=redraw, **mode) -> list:
+        redrawn = step.success(**redraw_step, **mode)
+        scored = redrawn.success(**score_io, **private, **mode)
+        return [redrawn, scored, scored.success(**similar_io, **private, **mode)]
 
     rest_of_analysis(ui.analyse_button.click(**report_io, api_name="analyse"))
     # after a load the panel shows the record plain and the new report highlights nothing
     redraw_overlays = dict(redraw, fn=handlers.redraw_if_overlaid)
+    latest = dict(trigger_mode="always_last")  # see wire_loading.then_reset
 
-    def analyse_after(event) -> None:
-        if resources.model is not None:
-            rest_of_analysis(event.success(**findings_io, **private).success(**report_io, **private), redraw_overlays)
+    def analyse_after(event) -> list:
+        """Chain the analysis after a load; returns its events (for cancelling when another record loads)."""
+        if resources.model is None:
+            return []
+        found = event.success(**findings_io, **private, **latest)
+        reported = found.success(**report_io, **private, **latest)
+        return [found, reported, *rest_of_analysis(reported, redraw_overlays, **latest)]
 
     return analyse_after
 

@@ -185,6 +185,7 @@ def test_a_second_upload_replaces_the_first_and_a_later_window_can_be_shown(brow
     sync_api.expect(page.locator("#upload")).not_to_contain_text("af01")  # the box is emptied once read
     _upload(page, long_record, "long38")  # not "found 2 .hea files", nor lost when chosen quickly
     assert "af01" not in page.locator("#record-info").inner_text()
+    sync_api.expect(page.locator("#findings")).to_contain_text("long38")  # its analysis ran, not only af01's
     track = page.locator("#window-start input[type=range]")
     page.wait_for_function("() => Number(document.querySelector('#window-start input[type=range]').max) > 20")
     box = track.bounding_box()

@@ -116,13 +116,14 @@ def lead_findings(session: Session | None, model: Any | None) -> str:
     """Markdown: the window's likely findings (calibrated probability >= FINDING_THRESHOLD), best first, each
     with the heartbeats that support it, then how to read the numbers."""
     session, model = require_session(session), _require_model(model)
+    record = plain(session.record.record_id or "this ECG")
     try:
         table = model.findings(session.window, label_sets=list(FINDING_SETS))
     except CalibrationError as error:
-        return f"**Likely findings:** not available ({plain(error)})"
+        return f"**Likely findings for {record}:** not available ({plain(error)})"
     likely = table[table["probability"] >= FINDING_THRESHOLD].sort_values("probability", ascending=False)
     likely = likely.drop_duplicates("name").head(MAX_FINDINGS)
-    lines = [f"### Likely findings for {plain(session.record.record_id or 'this ECG')} ({session.window_label}; calibrated probability at least "
+    lines = [f"### Likely findings for {record} ({session.window_label}; calibrated probability at least "
              f"{FINDING_THRESHOLD:.0%})"]
     if likely.empty:
         lines.append("None of the shipped statements reaches that probability for this window.")
