@@ -137,3 +137,25 @@ def test_random_numpy_files(tmp_path_factory, array, spikes, value, kind, data):
         np.savez(path, signal=array, fs=data.draw(st.sampled_from([500.0, 0.0, np.nan, 1e9])))
     path.write_bytes(_mutate_bytes(path.read_bytes(), data))
     _assert_record_or_read_error(path, fs=500.0 if kind == "npy" else None)
+
+
+def test_a_mat_file_whose_data_type_code_is_corrupted_is_refused_not_a_crash(tmp_path):
+    """One flipped byte in the type code of the signal's data element made scipy's compiled reader crash
+    the process (segmentation fault, found by the property test above). Run in a child process so that a
+    regression fails this test instead of killing the test run."""
+    import subprocess
+    import sys
+
+    digital = np.round(_signal() * 1000).astype(np.int16)
+    scipy.io.savemat(tmp_path / "A1.mat", {"val": digital})
+    blob = bytearray((tmp_path / "A1.mat").read_bytes())
+    blob[176] ^= 3  # miINT16 (3) -> 0, the type code of the 'val' data element
+    (tmp_path / "A1.mat").write_bytes(bytes(blob))
+    lines = [f"A1 12 {FS} {digital.shape[1]}"] + [f"A1.mat 16+24 1000/mV 16 0 0 0 0 {lead}" for lead in STANDARD_LEADS]
+    (tmp_path / "A1.hea").write_text("\n".join(lines) + "\n")
+    code = ("import sys, melp\ntry:\n    melp.read_ecg(sys.argv[1])\nexcept melp.EcgReadError as error:\n"
+            "    print('refused:', error)\n")
+    done = subprocess.run([sys.executable, "-c", code, str(tmp_path / "A1.hea")], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, f"the reader crashed (return code {done.returncode}): {done.stderr[-500:]}"
+    assert "refused:" in done.stdout and "unknown data type 0" in done.stdout

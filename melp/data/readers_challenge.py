@@ -1,12 +1,14 @@
 """MATLAB-file ECGs: the PhysioNet/CinC challenge layout (.mat ``val`` + .hea) and original CPSC2018."""
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import numpy as np
 import scipy.io
 from scipy.io.matlab import MatReadError
 
+from melp.data.matfile import bad_element
 from melp.data.raw import RawEcg, check_duration, check_file_size
 from melp.data.readers_wfdb import SEX_SPELLINGS, HeaderSummary, _parse_age, parse_comments, summarise_header
 from melp.record import STANDARD_LEADS, EcgReadError
@@ -19,7 +21,11 @@ CPSC2018_UNITS = "mV"
 
 def _load_mat(mat_path: Path, variable: str) -> dict:
     try:
-        return scipy.io.loadmat(str(mat_path), variable_names=[variable])
+        blob = mat_path.read_bytes()
+        problem = bad_element(blob)  # scipy's compiled reader crashes the process on these (melp.data.matfile)
+        if problem:
+            raise MatReadError(problem)
+        return scipy.io.loadmat(io.BytesIO(blob), variable_names=[variable])
     except (ValueError, OSError, TypeError, NotImplementedError, MatReadError) as exc:
         raise EcgReadError(
             f"{mat_path}: not a readable MATLAB file ({type(exc).__name__}: {exc}), expected a .mat holding "
