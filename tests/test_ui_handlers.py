@@ -4,59 +4,37 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import tempfile
-import zipfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import gradio as gr
 import numpy as np
 import pytest
-import wfdb
 
 import melp
 from melp.record import STANDARD_LEADS, EcgRecord
-from ui import analysis, handlers, overlays, uploads
+from ui import analysis, handlers, overlays
 from ui.ecg_plot import R_PEAK_TRACE_NAME, RHYTHM_TRACE_NAME, ecg_figure
 from ui.record_info import record_markdown
 from ui.report import heatmap_figure
 from ui.scores import parse_prompts
+from ui_records import FS, sinus_like, sinus_record, write_wfdb
 
 ROOT = Path(__file__).resolve().parents[1]
-FS = 500
 N_QUERIES = 4
-
-
-def _sinus_like(seconds: float = 10.0, rate_bpm: float = 75.0) -> np.ndarray:
-    """(12, T) mV: narrow 1 mV spikes at a regular rate on every lead."""
-    time = np.arange(int(seconds * FS)) / FS
-    beat_times = np.arange(0.4, seconds, 60.0 / rate_bpm)
-    spikes = np.exp(-((time[None, :] - beat_times[:, None]) ** 2) / (2 * 0.012 ** 2)).sum(axis=0)
-    return np.tile(spikes, (12, 1)).astype(np.float32)
-
-
-def _record(**overrides) -> EcgRecord:
-    fields = dict(signal=_sinus_like(), fs=FS, record_id="rec1", report="Sinus rhythm. Normal ECG.", age=63, sex="F")
-    return EcgRecord(**{**fields, **overrides})
-
-
-def _write_wfdb(folder: Path, name: str = "rec1") -> Path:
-    wfdb.wrsamp(name, fs=FS, units=["mV"] * 12, sig_name=list(STANDARD_LEADS), p_signal=_sinus_like().T.astype(np.float64),
-                fmt=["16"] * 12, write_dir=str(folder), comments=["Age: 63", "Sex: Female"])
-    return folder / f"{name}.hea"
 
 
 # ----- the 12-lead figure -----
 
 def test_ecg_figure_has_twelve_lead_segments_plus_rhythm_strip():
-    fig = ecg_figure(_record().signal, FS, r_peaks=np.array([200, 600]))
+    fig = ecg_figure(sinus_record().signal, FS, r_peaks=np.array([200, 600]))
     names = [trace.name for trace in fig.data if trace.type == "scatter"]
     assert sorted(name for name in names if name in STANDARD_LEADS) == sorted(STANDARD_LEADS)
     assert RHYTHM_TRACE_NAME in names and len([n for n in names if n in STANDARD_LEADS]) + 1 == 13
 
 
 def test_ecg_figure_draws_ecg_paper_grid_and_shares_zoom():
-    layout = ecg_figure(_record().signal, FS).layout
+    layout = ecg_figure(sinus_record().signal, FS).layout
     assert layout.xaxis.dtick == pytest.approx(0.2) and layout.xaxis.minor.dtick == pytest.approx(0.04)
     assert layout.yaxis.dtick == pytest.approx(0.5) and layout.yaxis.minor.dtick == pytest.approx(0.1)
     assert layout.xaxis.showgrid and layout.yaxis.minor.showgrid
@@ -72,7 +50,7 @@ def _shared_x_axis(layout, n_rows: int) -> bool:
 
 def test_ecg_figure_marks_and_numbers_r_peaks_on_rhythm_strip():
     peaks = np.array([200, 700, 1200])
-    marker = next(trace for trace in ecg_figure(_record().signal, FS, r_peaks=peaks).data if trace.name == R_PEAK_TRACE_NAME)
+    marker = next(trace for trace in ecg_figure(sinus_record().signal, FS, r_peaks=peaks).data if trace.name == R_PEAK_TRACE_NAME)
     assert list(marker.x) == pytest.approx(list(peaks / FS))
     assert list(marker.text) == ["1", "2", "3"]
 
@@ -80,7 +58,7 @@ def test_ecg_figure_marks_and_numbers_r_peaks_on_rhythm_strip():
 def test_ecg_figure_labels_missing_leads():
     mask = np.ones(12, bool)
     mask[STANDARD_LEADS.index("V3")] = False
-    fig = ecg_figure(_record().signal, FS, lead_mask=mask)
+    fig = ecg_figure(sinus_record().signal, FS, lead_mask=mask)
     assert any("V3" in note.text and "missing" in note.text for note in fig.layout.annotations)
 
 
@@ -88,7 +66,7 @@ def test_overlays_add_shading_and_caption_heat_strip_row():
     beat_attention = np.random.default_rng(0).random((N_QUERIES, 2500))  # (Q, T)
     shading = overlays.query_shading(beat_attention, 2, 10.0)
     strip = overlays.caption_strip(np.linspace(0, 1, 2500), 10.0)
-    fig = ecg_figure(_record().signal, FS, shading=shading, heat_strip=strip)
+    fig = ecg_figure(sinus_record().signal, FS, shading=shading, heat_strip=strip)
     heatmaps = [trace for trace in fig.data if trace.type == "heatmap"]
     assert len(heatmaps) == 4 + 1  # shading behind each of the 4 signal rows, plus the strip
     assert _shared_x_axis(fig.layout, 5)
@@ -133,7 +111,7 @@ def test_parse_prompts_one_per_line_without_blanks_or_duplicates():
 def test_record_markdown_lists_what_was_read():
     mask = np.ones(12, bool)
     mask[[6, 7]] = False
-    record = _record(lead_mask=mask, labels=("sinus rhythm",))
+    record = sinus_record(lead_mask=mask, labels=("sinus rhythm",))
     text = record_markdown(record, ("resampled from 500 Hz to 250 Hz",), ("derived III from leads I and II",),
                            melp.measure(record), "0-10 s of 10.0 s")
     for expected in ("500 Hz", "10.0 s", "10 of 12", "V1, V2", "age 63", "female", "Sinus rhythm. Normal ECG.",
@@ -156,79 +134,6 @@ def test_presets_load_from_lists_and_objects(tmp_path):
     presets = analysis.load_presets(tmp_path)
     assert presets == {"rhythms": ["sinus rhythm", "atrial fibrillation"],
                        "PTB-XL superclasses": ["normal ECG", "myocardial infarction"]}
-
-
-# ----- uploads -----
-
-def test_upload_of_wfdb_pair_reads_record_and_leaves_no_files(tmp_path, monkeypatch):
-    header = _write_wfdb(tmp_path)
-    temp_root = tmp_path / "tmp"
-    temp_root.mkdir()
-    monkeypatch.setattr(tempfile, "tempdir", str(temp_root))
-    session, info, fig = handlers.load_upload([str(header), str(header.with_suffix(".dat"))], None)
-    assert session.record.signal.shape == (12, 5000) and "500 Hz" in info and "age 63" in info
-    assert session.r_peaks.size >= 10
-    assert list(temp_root.iterdir()) == []
-
-
-def test_upload_of_header_without_dat_shows_reader_message(tmp_path):
-    header = _write_wfdb(tmp_path)
-    with pytest.raises(gr.Error, match="rec1"):
-        handlers.load_upload([str(header)], None)
-
-
-def test_upload_of_dat_without_header_is_refused(tmp_path):
-    header = _write_wfdb(tmp_path)
-    with pytest.raises(gr.Error, match="without its .hea"):
-        handlers.load_upload([str(header.with_suffix(".dat"))], None)
-
-
-def test_zip_holding_a_record_is_read(tmp_path):
-    header = _write_wfdb(tmp_path)
-    archive = tmp_path / "record.zip"
-    with zipfile.ZipFile(archive, "w") as bundle:
-        bundle.write(header, "ecg/rec1.hea")
-        bundle.write(header.with_suffix(".dat"), "ecg/rec1.dat")
-    session, _, _ = handlers.load_upload([str(archive)], None)
-    assert session.record.n_samples == 5000
-
-
-@pytest.mark.parametrize("member", ["../escape.hea", "/abs/escape.hea", "a/../../escape.hea"])
-def test_zip_slip_archive_is_refused_and_writes_nothing_outside(tmp_path, member):
-    archive = tmp_path / "evil.zip"
-    with zipfile.ZipFile(archive, "w") as bundle:
-        bundle.writestr(member, "rec 12 500 5000\n")
-    target = tmp_path / "folder"
-    target.mkdir()
-    with pytest.raises(uploads.UploadError, match="zip-slip"):
-        uploads.stage_upload([archive], target)
-    assert list(target.iterdir()) == [] and not (tmp_path / "escape.hea").exists()
-    with pytest.raises(gr.Error, match="zip-slip"):
-        handlers.load_upload([str(archive)], None)
-
-
-def test_oversized_upload_is_refused_before_reading(tmp_path):
-    huge = tmp_path / "huge.dat"
-    with huge.open("wb") as handle:
-        handle.truncate(200 * 1024 * 1024)  # sparse: no real disk use
-    with pytest.raises(gr.Error, match="over the"):
-        handlers.load_upload([str(huge)], None)
-
-
-@pytest.mark.parametrize("name, content", [("scan.png", b"\x89PNG\r\n\x1a\n0000"), ("ecg.jpg", b"\xff\xd8\xff\xe0"),
-                                           ("ecg", b"%PDF-1.4")])
-def test_images_of_ecgs_are_refused_with_a_clear_message(tmp_path, name, content):
-    image = tmp_path / name
-    image.write_bytes(content)
-    with pytest.raises(gr.Error, match="image or PDF"):
-        handlers.load_upload([str(image)], None)
-
-
-def test_numpy_upload_uses_the_sampling_rate_hint(tmp_path):
-    path = tmp_path / "ecg.npy"
-    np.save(path, _sinus_like(seconds=4.0))
-    session, info, _ = handlers.load_upload([str(path)], 250)
-    assert session.record.fs == 250 and "8.0 s" in info
 
 
 # ----- model and library handlers with stand-in objects -----
@@ -289,11 +194,11 @@ class _FakeLibrary:
         return self.similar_ecgs(None, k)
 
     def record(self, row_id):
-        return _record(record_id=f"lib{row_id}")
+        return sinus_record(record_id=f"lib{row_id}")
 
 
 def test_report_handler_gives_heatmap_data_per_sentence_and_heartbeat():
-    session = handlers.load_record(_record())[0]
+    session = handlers.load_record(sinus_record())[0]
     new_session, report, fig, data, chooser = analysis.generate_report(session, 2, 32, _FakeModel(), progress=lambda *a, **k: None)
     assert report == "Sinus rhythm. Normal ECG." and data["sentences"] == ["Sinus rhythm.", "Normal ECG."]
     assert np.array(data["sentence_heartbeat_similarity"]).shape == (2, session.r_peaks.size)
@@ -306,7 +211,7 @@ def test_report_handler_gives_heatmap_data_per_sentence_and_heartbeat():
 
 
 def test_after_a_load_the_analysis_redraws_the_trace_only_when_an_overlay_is_on():
-    session = handlers.load_record(_record())[0]
+    session = handlers.load_record(sinus_record())[0]
     analysed = analysis.generate_report(session, 2, 32, _FakeModel(), progress=lambda *a, **k: None)[0]
     assert handlers.redraw_if_overlaid(analysed, [], 1) == gr.skip()  # the panel already shows this figure
     overlaid = handlers.redraw_if_overlaid(analysed, [handlers.OVERLAY_QUERY], 1)
@@ -314,13 +219,13 @@ def test_after_a_load_the_analysis_redraws_the_trace_only_when_an_overlay_is_on(
 
 
 def test_model_handlers_explain_that_no_model_is_loaded():
-    session = handlers.load_record(_record())[0]
+    session = handlers.load_record(sinus_record())[0]
     with pytest.raises(gr.Error, match="No model is loaded"):
         analysis.generate_report(session, 1, 16, None, progress=lambda *a, **k: None)
 
 
 def test_neighbour_cards_show_thumbnails_reports_and_open_choices():
-    session = handlers.load_record(_record())[0]
+    session = handlers.load_record(sinus_record())[0]
     cards, suggestions, choices = handlers.similar_ecgs(session, 3, _FakeLibrary())
     assert cards.count("<svg") == 3 and "report 1" in cards and "lib2" in cards
     assert "report 0" in suggestions and [value for _, value in choices["choices"]] == [0, 1, 2]
@@ -354,7 +259,7 @@ def test_about_names_the_input_amplitude_in_words(normalisation, words):
 # ----- bad input in the app: clear messages, nothing kept, nothing trusted -----
 
 def test_text_from_a_file_is_escaped_in_the_record_panel():
-    record = replace(_record(), record_id="<b>x</b>", report="<script>alert(1)</script> *bold* [link](http://x)")
+    record = replace(sinus_record(), record_id="<b>x</b>", report="<script>alert(1)</script> *bold* [link](http://x)")
     info = handlers.load_record(record)[1]
     assert "<script>" not in info and "&lt;script&gt;" in info and "<b>" not in info
     assert "\\*bold\\*" in info and "\\[link\\]" in info
@@ -362,7 +267,7 @@ def test_text_from_a_file_is_escaped_in_the_record_panel():
 
 def test_an_unexpected_failure_is_a_clear_error_without_server_paths(monkeypatch, tmp_path):
     path = tmp_path / "ecg.npy"
-    np.save(path, _sinus_like(seconds=4.0))
+    np.save(path, sinus_like(seconds=4.0))
 
     def broken(*args, **kwargs):
         raise RuntimeError(f"boom in {tmp_path}/internal/state.bin")
@@ -372,49 +277,3 @@ def test_an_unexpected_failure_is_a_clear_error_without_server_paths(monkeypatch
         handlers.load_upload([str(path)], 250)
     assert "RuntimeError" in str(caught.value) and str(tmp_path) not in str(caught.value)
     assert "still running" in str(caught.value)
-
-
-def test_uploads_are_deleted_once_read_good_or_bad(tmp_path):
-    from gradio.utils import get_upload_folder
-
-    folder = Path(get_upload_folder()) / f"melp-test-{os.getpid()}"
-    folder.mkdir(parents=True, exist_ok=True)
-    good, bad = folder / "ecg.npy", folder / "bad.npy"
-    np.save(good, _sinus_like(seconds=4.0))
-    np.save(bad, np.zeros((12, 2000)))  # all flat: refused
-    private = lambda: set(Path(tempfile.gettempdir()).glob(uploads.UPLOAD_PREFIX + "*"))  # noqa: E731
-    before = private()
-    handlers.load_upload([str(good)], 250)
-    with pytest.raises(gr.Error, match="flat"):
-        handlers.load_upload([str(bad)], 250)
-    assert not good.exists() and not bad.exists() and not folder.exists()
-    assert private() == before  # the private copies are gone too
-
-
-def test_one_gradio_upload_shared_by_two_sessions_reads_in_both(tmp_path, monkeypatch):
-    """gradio stores identical uploads once (a hash of the content names the folder): a second session
-    whose request was queued behind the first's still reads the file the first one deleted."""
-    from gradio.utils import get_upload_folder
-
-    folder = Path(get_upload_folder()) / f"melp-shared-{os.getpid()}"
-    folder.mkdir(parents=True, exist_ok=True)
-    shared = folder / "ecg.npy"
-    np.save(shared, _sinus_like(seconds=4.0))
-    first, _, _ = handlers.load_upload([str(shared)], 250)
-    assert not shared.exists()
-    second, _, _ = handlers.load_upload([str(shared)], 250)  # the same path, already deleted from disk
-    np.testing.assert_array_equal(first.record.signal, second.record.signal)
-    # past the hand-off time the bytes are gone from memory too, and the message says to upload again
-    clock = uploads.time.monotonic() + uploads.HANDOFF_SECONDS + 1
-    monkeypatch.setattr(uploads.time, "monotonic", lambda: clock)
-    with pytest.raises(gr.Error, match="upload it again"):
-        handlers.load_upload([str(shared)], 250)
-
-
-def test_infinite_samples_in_an_upload_are_repaired_not_fatal(tmp_path):
-    signal = _sinus_like(seconds=4.0)
-    signal[3, 100:103] = np.inf
-    path = tmp_path / "ecg.npy"
-    np.save(path, signal)
-    session, info, _ = handlers.load_upload([str(path)], 250)
-    assert np.isfinite(session.record.signal).all() and "interpolated" in info
