@@ -107,19 +107,18 @@ def _gradio_upload_folder() -> Path:
     return Path(get_upload_folder()).resolve()
 
 
-def _remember(source: Path) -> None:
+def _remember(key: str, data: bytes) -> None:
     """Keep an upload's bytes in memory for HANDOFF_SECONDS (oldest dropped beyond HANDOFF_MAX_BYTES)."""
-    data = source.read_bytes()
     now = time.monotonic()
     with _handoff_lock:
-        _handoff[str(source)] = (now, data)
-        _handoff.move_to_end(str(source))
+        _handoff[key] = (now, data)
+        _handoff.move_to_end(key)
         total = sum(len(kept) for _, kept in _handoff.values())
-        for key in list(_handoff):
-            stamp, kept = _handoff[key]
+        for old in list(_handoff):
+            stamp, kept = _handoff[old]
             if now - stamp > HANDOFF_SECONDS or total > HANDOFF_MAX_BYTES:
                 total -= len(kept)
-                del _handoff[key]
+                del _handoff[old]
 
 
 def _recall(source: Path) -> bytes | None:
@@ -128,39 +127,42 @@ def _recall(source: Path) -> bytes | None:
     return data if data is not None and time.monotonic() - stamp <= HANDOFF_SECONDS else None
 
 
-def _readable(upload: str | Path, folder: Path) -> Path:
-    """The path to read an upload from: gradio's copy, or, when another session's request has already read
-    and deleted that shared copy, a private file in folder holding the bytes kept in memory."""
+def _readable(upload: str | Path, folder: Path) -> tuple[Path, str | None]:
+    """(path to read an upload from, its key for the hand-off when it is gradio's shared copy). When another
+    session's request has already read and deleted that copy, the path is a private file in folder holding
+    the bytes kept in memory."""
     source = Path(upload).resolve()
-    shared = _gradio_upload_folder() in source.parents
+    key = str(source) if _gradio_upload_folder() in source.parents else None
     if source.is_file():
-        if shared:
-            _remember(source)
-        return source
-    data = _recall(source) if shared else None
+        return source, key
+    data = _recall(source) if key else None
     if data is None:
         raise UploadError(f"{source.name}: the uploaded file is no longer on the server (it is removed once "
                           "read); upload it again")
     handoff = folder / ".handoff"
     handoff.mkdir(exist_ok=True)
     (handoff / source.name).write_bytes(data)
-    return handoff / source.name
+    return handoff / source.name, None
 
 
 def stage_upload(paths: list[str | Path], folder: Path) -> None:
     """Copy uploaded files (or extract a .zip) into folder, refusing images, oversized files and unsafe archives."""
     for upload in paths:
-        source = _readable(upload, folder)
+        source, key = _readable(upload, folder)
         name = source.name
         _check_size(source.stat().st_size, name)
         _check_not_image(source, name)
         suffix = source.suffix.lower()
         if suffix == ARCHIVE_SUFFIX:
             _extract_zip(source, name, folder)
+            data = source.read_bytes() if key else b""
         elif suffix in RECORD_SUFFIXES:
-            shutil.copyfile(source, folder / name)
+            data = source.read_bytes()  # read once: the private copy and the hand-off share it
+            (folder / name).write_bytes(data)
         else:
             raise UploadError(f"{name}: unsupported file type {suffix or '(none)'!r}; expected {ACCEPTED}")
+        if key:
+            _remember(key, data)
 
 
 def pick_record(folder: Path) -> Path:
