@@ -3,8 +3,9 @@
 - ``fp32``: as trained.
 - ``bf16``: matrix multiplies under ``torch.autocast`` in bfloat16 (CPUs with AVX-512 BF16 or AMX, GPUs
   with bf16); weights stay float32, outputs are cast back to float32.
-- ``int8``: dynamic int8 quantisation of every ``nn.Linear`` (``torch.ao.quantization.quantize_dynamic``;
-  weights int8, activations quantised per batch), for CPUs with VNNI but no AMX; CPU only.
+- ``int8``: dynamic int8 quantisation of the ``nn.Linear`` layers of the ECG tower and the decoder
+  (``torch.ao.quantization.quantize_dynamic``; weights int8, activations quantised per batch; the text
+  tower stays fp32, see ``InferenceMixin.set_precision``), for CPUs with VNNI but no AMX; CPU only.
 - ``auto``: bf16 on CPUs with AMX and on bf16 GPUs, else int8 where the CPU has VNNI, else bf16 where it
   has AVX-512 BF16, else fp32 (``resolve``). It is chosen from what the processor reports, not by timing,
   so loading stays fast; benchmarks/bench_precision.py measures what each path gives on a machine.
