@@ -25,6 +25,12 @@ def _vector(text: str) -> np.ndarray:
 class _Model:
     """Numpy stand-in: embeddings from text hashes, findings from a fixed table."""
 
+    embed_calls = findings_calls = 0
+
+    def embed(self, record):
+        self.embed_calls += 1
+        return record
+
     def encode_ecg(self, record):
         return _vector("the ecg")[None]
 
@@ -32,6 +38,7 @@ class _Model:
         return np.stack([_vector(p if isinstance(p, str) else p[0]) for p in prompts])
 
     def findings(self, record, label_sets=None):
+        self.findings_calls += 1
         rows = [("ptbxl-rhythm", "AFIB", "atrial fibrillation", 0.91, 0.4), ("ptbxl-sub", "CLBBB", "lbbb", 0.07, 0.1),
                 ("ptbxl-rhythm", "SR", "sinus rhythm", 0.12, 0.05)]
         table = pd.DataFrame(rows, columns=["label_set", "statement", "name", "probability", "cosine"])
@@ -56,6 +63,12 @@ def session():
 def _reading(prompts, session, prompt):
     found = readings.read_prompts(_Model(), _Library(), session, prompts)
     return next(r for r in found if r.prompt == prompt)
+
+
+def test_the_window_is_encoded_once_and_findings_asked_once_for_all_prompts(session):
+    model = _Model()
+    readings.read_prompts(model, _Library(), session, ["atrial fibrillation", "lbbb", "sinus rhythm", "peaked t waves"])
+    assert model.embed_calls == 1 and model.findings_calls == 1
 
 
 def test_a_reading_does_not_change_when_other_prompts_are_typed(session):

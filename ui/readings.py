@@ -34,32 +34,34 @@ def _require_model(model: Any | None) -> Any:
     return require_model(model)
 
 
-def _statement_probability(model: Any, session: Session, label_set: str, statement: str) -> tuple[float, float] | None:
-    """(probability, cosine) of one calibrated statement for the window, or None without a calibration."""
+def _statement_table(model: Any, embedded: Any, label_sets: list[str]) -> Any | None:
+    """Calibrated findings of the label sets the prompts name, in one call; None without a calibration."""
+    if not label_sets:
+        return None
     try:
-        table = model.findings(session.window, label_sets=[label_set])
+        return model.findings(embedded, label_sets=label_sets)
     except CalibrationError:
         return None
-    row = table[table["statement"] == statement]
-    return (float(row["probability"].iloc[0]), float(row["cosine"].iloc[0])) if len(row) else None
 
 
 def read_prompts(model: Any, library: Any | None, session: Session, prompts: list[str]) -> list[Reading]:
-    """Each prompt read on its own (the others on screen change nothing)."""
-    readings = []
-    window = session.window
-    rhythm = model.encode_ecg(window)[0]  # (E,)
+    """Each prompt read on its own (the others on screen change nothing). The window is encoded once for
+    the rhythm embedding and every calibrated statement."""
+    embedded = model.embed(session.window)
+    rhythm = model.encode_ecg(embedded)[0]  # (E,)
     reference = library.ecg_index().vectors() if library is not None else None  # (N, E)
-    for prompt in prompts:
-        reading = read_prompt(prompt)
+    parsed = [(prompt, read_prompt(prompt)) for prompt in prompts]
+    table = _statement_table(model, embedded, sorted({r.label_set for _, r in parsed if r.kind == "statement"}))
+    readings = []
+    for prompt, reading in parsed:
         if reading.kind == KIND_NONSENSE:
             readings.append(Reading(prompt, KIND_NONSENSE, None, None, reading.reason))
             continue
-        if reading.kind == "statement":
-            found = _statement_probability(model, session, reading.label_set, reading.statement)
-            if found is not None:
-                readings.append(Reading(prompt, KIND_STATEMENT, 100 * found[0], found[1],
-                                        f"{reading.label_set} {reading.statement}"))
+        if reading.kind == "statement" and table is not None:
+            row = table[(table["label_set"] == reading.label_set) & (table["statement"] == reading.statement)]
+            if len(row):
+                readings.append(Reading(prompt, KIND_STATEMENT, 100 * float(row["probability"].iloc[0]),
+                                        float(row["cosine"].iloc[0]), f"{reading.label_set} {reading.statement}"))
                 continue
         text = model.class_embeddings([prompt])[0]  # (E,)
         cosine = float(rhythm @ text)
