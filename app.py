@@ -19,6 +19,7 @@ import gradio as gr
 from melp.logs import configure_logging
 import melp
 from ui import about, analysis, examples, handlers, layout, readings, viewer
+from ui.record_analysis import INPUTS as ANALYSIS_INPUTS, OUTPUTS as ANALYSIS_OUTPUTS, RecordAnalysis, ShownRecords
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +32,10 @@ MAX_UPLOAD_SIZE = "60mb"  # gradio refuses bigger files before they reach a hand
 # gradio's own file cache (figures sent to the browser, exports) is swept every minute of anything older
 # than a minute; handlers delete the uploads they read at once (ui.uploads.discard_uploaded)
 DELETE_CACHE = (60, 60)
+# What a load starts runs for each new record, even while the last record's is pending: gradio's default
+# ("once") dropped it (the second record kept the first one's panels); the old one stops by itself
+# (ui.record_analysis).
+CHAINED = dict(trigger_mode="multiple")
 
 
 @dataclass(frozen=True)
@@ -85,35 +90,31 @@ def _preprocess_config(resources: Resources) -> Any | None:
     return melp.PreprocessConfig(**resources.model.config.preprocess) if resources.model is not None else None
 
 
-def wire_loading(ui: layout.Layout, resources: Resources, analyse_after) -> None:
-    """Upload, examples and opening library rows: each replaces the session (and clears the upload box, so
-    the next upload starts afresh), redraws, sets the window slider, then analyses."""
+def wire_loading(ui: layout.Layout, resources: Resources, shown: ShownRecords, analyse_after) -> None:
+    """Upload, examples, opening library rows and moving the window: each replaces the session (and an upload
+    clears the upload box, so the next upload starts afresh), redraws and notes the tab's new record (which
+    stops the last record's analysis); then the window slider is set and the new record analysed."""
     config = _preprocess_config(resources)
     loaded = [ui.session, ui.record_info, ui.ecg_plot]
     private = dict(api_visibility="private")
 
-    def then_reset(event) -> list:
-        slider = event.success(viewer.window_slider, ui.session, ui.window_start, trigger_mode="always_last", **private)
-        return [slider, *analyse_after(slider)]
+    def then_analyse(event) -> None:
+        analyse_after(event.success(viewer.window_slider, ui.session, ui.window_start, **CHAINED, **private))
 
-    upload = ui.files.upload(partial(handlers.load_upload, preprocess_config=config),
+    upload = ui.files.upload(shown.noting(partial(handlers.load_upload, preprocess_config=config)),
                              [ui.files, ui.fs_hint, ui.units], loaded, api_name="load_record")
     # a new upload replaces the record, never adds to it: the box is emptied in the browser at once (a server
     # round trip left a moment in which a second file chosen quickly was emptied with it)
     upload.then(None, None, ui.files, js="() => null", **private)
-    example = ui.example_button.click(partial(_load_example, resources=resources, preprocess_config=config),
-                                      ui.example_choice, loaded, api_name="load_example")
-    neighbour = ui.open_button.click(partial(handlers.open_library_row, library=resources.library,
-                                             preprocess_config=config), ui.result_choice, loaded, api_name="open_neighbour")
-    window = ui.window_start.release(partial(viewer.set_window, preprocess_config=config),
-                                     [ui.session, ui.window_start], loaded, api_name="set_window")
-    chains = then_reset(upload) + then_reset(example) + then_reset(neighbour) + analyse_after(window)
-    # A new record (or window) makes the previous one's analysis obsolete: cancel what is still queued or
-    # running of it. Otherwise a report finishing late wrote the old record back into the session, and
-    # gradio's default trigger mode dropped the new record's chain while the old one was pending (the
-    # chained steps are also "always_last" for the same reason).
-    for trigger in (ui.files.upload, ui.example_button.click, ui.open_button.click, ui.window_start.release):
-        trigger(None, None, None, cancels=chains, api_visibility="private")
+    then_analyse(upload)
+    then_analyse(ui.example_button.click(shown.noting(partial(_load_example, resources=resources,
+                                                              preprocess_config=config)),
+                                         ui.example_choice, loaded, api_name="load_example"))
+    then_analyse(ui.open_button.click(shown.noting(partial(handlers.open_library_row, library=resources.library,
+                                                           preprocess_config=config)),
+                                      ui.result_choice, loaded, api_name="open_neighbour"))
+    then_analyse(ui.window_start.release(shown.noting(partial(viewer.set_window, preprocess_config=config)),
+                                         [ui.session, ui.window_start], loaded, api_name="set_window"))
 
 
 def wire_viewer(ui: layout.Layout, resources: Resources) -> None:
@@ -137,9 +138,9 @@ def _load_example(label: str, resources: Resources, preprocess_config: Any | Non
     return handlers.load_record(example.record, preprocess_config)
 
 
-def wire_model(ui: layout.Layout, resources: Resources):
+def wire_model(ui: layout.Layout, resources: Resources, shown: ShownRecords):
     """Model and library events (model calls queued one at a time); returns analyse_after(event), which
-    chains the full analysis (report + attention, redraw, scores, neighbours) after a successful event."""
+    chains the record's analysis (ui.record_analysis: findings, report, overlays, scores, neighbours)."""
     model = dict(model=resources.model)
     limits = dict(concurrency_limit=MODEL_CONCURRENCY, concurrency_id="model")
     report_outputs = [ui.session, ui.report_text, ui.heatmap_plot, ui.heatmap_json, ui.sentence_choice]
@@ -174,23 +175,17 @@ def wire_model(ui: layout.Layout, resources: Resources):
     findings_io = dict(fn=partial(readings.lead_findings, **model), inputs=ui.session, outputs=ui.findings, **limits)
     ui.findings_button.click(**findings_io, api_name="findings")
 
-    def rest_of_analysis(step, redraw_step=redraw, **mode) -> list:
-        redrawn = step.success(**redraw_step, **mode)
-        scored = redrawn.success(**score_io, **private, **mode)
-        return [redrawn, scored, scored.success(**similar_io, **private, **mode)]
+    analysed = ui.analyse_button.click(**report_io, api_name="analyse")
+    analysed.success(**redraw).success(**score_io, **private).success(**similar_io, **private)
+    record_analysis = RecordAnalysis(model=resources.model, presets=resources.presets, library=resources.library,
+                                     shown=shown)
 
-    rest_of_analysis(ui.analyse_button.click(**report_io, api_name="analyse"))
-    # after a load the panel shows the record plain and the new report highlights nothing
-    redraw_overlays = dict(redraw, fn=handlers.redraw_if_overlaid)
-    latest = dict(trigger_mode="always_last")  # see wire_loading.then_reset
-
-    def analyse_after(event) -> list:
-        """Chain the analysis after a load; returns its events (for cancelling when another record loads)."""
-        if resources.model is None:
-            return []
-        found = event.success(**findings_io, **private, **latest)
-        reported = found.success(**report_io, **private, **latest)
-        return [found, reported, *rest_of_analysis(reported, redraw_overlays, **latest)]
+    def analyse_after(event) -> None:
+        """After a load: findings, report, overlays, scores and neighbours, streamed as each is ready."""
+        if resources.model is not None:
+            event.success(record_analysis.run, [getattr(ui, name) for name in ANALYSIS_INPUTS],
+                          [getattr(ui, name) for name in ANALYSIS_OUTPUTS], show_progress="minimal",
+                          **limits, **CHAINED, **private)
 
     return analyse_after
 
@@ -207,7 +202,8 @@ def build_demo(resources: Resources) -> gr.Blocks:
             about_text=about.about_markdown(resources.model, resources.model_source, resources.library),
             library_line=about.library_line(resources.library),
         )
-        wire_loading(ui, resources, wire_model(ui, resources))
+        shown = ShownRecords()
+        wire_loading(ui, resources, shown, wire_model(ui, resources, shown))
         wire_viewer(ui, resources)
     return demo
 

@@ -1,7 +1,8 @@
 """What one user is looking at: kept in ``gr.State``, never at module level."""
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+import uuid
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -41,6 +42,8 @@ class Session:
     scale: PaperScale = PaperScale()  # layout, paper speed and gain of the drawing
     measurements: object | None = None  # melp.Measurements of the window
     scores_shown: tuple[tuple[str, str], ...] = ()  # (prompt, reading) last shown, for the exported page
+    # new for each record or window loaded, kept by every change made to it (ui.record_analysis.ShownRecords)
+    shown_id: str = field(default_factory=lambda: uuid.uuid4().hex)
 
     @property
     def window(self) -> EcgRecord:
