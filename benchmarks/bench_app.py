@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
-import platform
 import shutil
 import statistics
 import sys
@@ -25,6 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import melp  # noqa: E402
+from benchmarks.machine import machine_line  # noqa: E402
 from ui import analysis, handlers, readings  # noqa: E402
 
 logger = logging.getLogger("bench_app")
@@ -96,9 +95,8 @@ def _append_results(medians: dict[str, float], args: argparse.Namespace, model, 
     total = sum(medians.values())
     lines = ["", "## App: upload to every panel filled (benchmarks/bench_app.py)", "",
              f"One 10 s 500 Hz WFDB record, model `{_shown(args.model)}`, library of {n_library} ECGs, "
-             f"median of {args.repeats} passes after one warm-up; {platform.processor() or platform.machine()}, "
-             f"torch threads {args.threads}, precision {args.precision} ({model.provenance.precision}), 1-min load "
-             f"average {os.getloadavg()[0]:.2f}. Target: under {TARGET_SECONDS:g} s in all.", "",
+             f"median of {args.repeats} passes after one warm-up; {machine_line(args.threads)} at the end, precision "
+             f"{args.precision} ({model.provenance.precision}). Target: under {TARGET_SECONDS:g} s in all.", "",
              "| stage | seconds |", "|---|---|"]
     lines += [f"| {name} | {seconds:.3f} |" for name, seconds in medians.items()]
     lines += [f"| **total** | **{total:.3f}** ({'meets' if total < TARGET_SECONDS else 'misses'} the target) |", ""]

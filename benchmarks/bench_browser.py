@@ -18,7 +18,6 @@ import argparse
 import asyncio
 import datetime
 import logging
-import os
 import statistics
 import sys
 import tempfile
@@ -166,12 +165,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--sessions", type=int, default=20)
     parser.add_argument("--no-append", action="store_true")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    from benchmarks.machine import machine_line  # after ROOT is on sys.path (also run as a script)
+    from melp.logs import configure_logging
+
+    configure_logging(fmt="%(message)s")
     if not CHROMIUM.exists():
         raise SystemExit(f"{CHROMIUM} is absent: install Debian's chromium (apt-get install chromium)")
     rows = asyncio.run(run(args))
-    header = (f"{os.cpu_count()} CPUs, app threads {args.threads}, precision {args.precision}, chromium "
-              f"{CHROMIUM}, 1-min load average at the end {os.getloadavg()[0]:.2f}")
+    header = (f"{machine_line(args.threads)} at the end (app threads), precision {args.precision}, "
+              f"chromium {CHROMIUM}")
     table = "\n".join(["| measure | value |", "|---|---|"] + [f"| {name} | {value} |" for name, value in rows])
     logger.info("%s\n%s", header, table)
     if not args.no_append:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import platform
 import re
 import resource
 import time
@@ -19,6 +18,7 @@ from pathlib import Path
 import faiss
 import numpy as np
 
+from benchmarks.machine import machine_line
 from index.faiss_index import EXACT_MAX_VECTORS, RECALL_K, build_index, recall_at_k
 from index.synthetic_vectors import clustered_unit_vectors
 
@@ -119,8 +119,8 @@ def _section(rows: list[dict], n_vectors: int, dim: int, library_line: str, comm
     lines = [SECTION_TITLE, "",
              f"{n_vectors:,} clustered unit vectors ({N_CLUSTERS} clusters), {dim}-d float32; queries are perturbed "
              f"library vectors; recall@{RECALL_K} against brute force; latency of single-vector queries. "
-             f"{platform.machine()}, {os.cpu_count()} CPUs, OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}, "
-             f"1-min load average at the end {os.getloadavg()[0]:.1f} (other jobs share the CPUs when above ~2).",
+             f"{machine_line()} at the end (other jobs share the CPUs when above ~2), "
+             f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}.",
              f"Command: `{command}`", "",
              "| method | build (s) | p50 (ms) | p99 (ms) | recall@10 |", "|---|---|---|---|---|"]
     lines += [f"| {r['method']} | {r['build_s']:.1f} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} | {r['recall']:.4f} |"

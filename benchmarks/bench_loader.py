@@ -22,6 +22,7 @@ from torch.utils.data import DataLoader
 
 import melp
 from melp.datasets import ArrayStoreDataset, MimicDataset, convert_to_store
+from melp.logs import configure_logging
 from melp.record import STANDARD_LEADS
 from benchmarks.machine import machine_line
 
@@ -69,7 +70,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=3, help="store passes (the raw path makes one)")
     parser.add_argument("--append-results", action="store_true", help=f"append a section to {RESULTS.name}")
     args = parser.parse_args()
-    logging.basicConfig(level=logging.WARNING)
+    configure_logging(logging.WARNING)
     torch.set_num_threads(1)
     config = melp.PreprocessConfig()
     lines = []

@@ -17,6 +17,7 @@ import numpy as np
 
 from benchmarks.machine import machine_line
 import melp
+from melp.logs import configure_logging
 from melp.measurements import median_beat
 from melp.synth import simulate_record
 from melp.synth.simulate import simulate
@@ -89,7 +90,7 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=400, help="simulated records")
     parser.add_argument("--seed", type=int, default=1, help="record stream (1: held out, not tuned on)")
     args = parser.parse_args()
-    logging.basicConfig(level=logging.WARNING)
+    configure_logging(logging.WARNING)
     warnings.simplefilter("ignore")
     print(f"{machine_line(1)}; {args.n} records of stream {args.seed}")
     errors = _errors(args.n, args.seed)

@@ -20,8 +20,6 @@ import argparse
 import copy
 import datetime
 import logging
-import os
-import platform
 import statistics
 import sys
 import time
@@ -34,6 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import melp  # noqa: E402
+from benchmarks.machine import machine_line  # noqa: E402
 from melp.config import MelpConfig  # noqa: E402
 from melp.data.preprocess import preprocess_batch  # noqa: E402
 from melp.models.ecg_tower import EcgTower  # noqa: E402
@@ -187,9 +186,8 @@ def main(argv: list[str] | None = None) -> None:
     rows += bench_default_model(records, args.repeats)
     if args.ptbxl:
         rows += bench_fold10(args.ptbxl)
-    header = (f"{platform.processor() or platform.machine()}, torch {torch.__version__}, {args.threads} threads, "
-              f"auto = {resolve('auto')} (bf16 flags: {sorted(cpu_flags() & {'avx512_bf16', 'amx_bf16'}) or 'none'}), "
-              f"1-min load average at the end {os.getloadavg()[0]:.2f}")
+    header = (f"{machine_line(args.threads)} at the end, torch {torch.__version__}, "
+              f"auto = {resolve('auto')} (bf16 flags: {sorted(cpu_flags() & {'avx512_bf16', 'amx_bf16'}) or 'none'})")
     table = "\n".join(["| measure | value |", "|---|---|"] + [f"| {name} | {value} |" for name, value in rows])
     logger.info("%s\n%s", header, table)
     if not args.no_append:

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
+from melp.logs import configure_logging
+
 logger = logging.getLogger("melp.cli")
 
 EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE = 0, 1, 2
@@ -123,8 +125,7 @@ def _write(rows: list[dict], out: Path | None) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s")
+    configure_logging(logging.INFO if args.verbose else logging.WARNING)
     if args.out is not None and args.out.suffix not in OUTPUT_SUFFIXES:
         logger.error("--out %s: expected a .csv or .json file name", args.out)
         return EXIT_USAGE

@@ -13,8 +13,9 @@ FORMAT = "%(levelname)s %(name)s: %(message)s"
 TIMED_FORMAT = "%(asctime)s %(name)s %(levelname)s %(message)s"
 
 
-def configure_logging(level: int = logging.INFO, timestamps: bool = False) -> None:
-    """basicConfig at ``level`` (with timestamps for long-running servers) and the noisy loggers at WARNING."""
-    logging.basicConfig(level=level, format=TIMED_FORMAT if timestamps else FORMAT)
+def configure_logging(level: int = logging.INFO, timestamps: bool = False, fmt: str | None = None) -> None:
+    """basicConfig at ``level`` (with timestamps for long-running jobs and servers, or the format ``fmt``)
+    and the noisy loggers at WARNING."""
+    logging.basicConfig(level=level, format=fmt or (TIMED_FORMAT if timestamps else FORMAT))
     for name in QUIET_LOGGERS:
         logging.getLogger(name).setLevel(max(level, logging.WARNING))

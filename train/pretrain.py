@@ -15,6 +15,7 @@ from pathlib import Path
 
 from melp.checkpoint import CheckpointError, checkpoint_target, copy_pretrained
 from melp.config import MelpConfig
+from melp.logs import configure_logging
 from melp.models.melp import MelpModel
 from train.builders import (PretrainStep, ZeroShotValidator, build_model, dataset_labels, open_split,
                             training_set, validation_source)
@@ -76,8 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     config = load_config(config_path, overrides)
     save_target(config)  # a wrong --save_dir fails now, not after the whole run
     env = setup_distributed()
-    logging.basicConfig(level=logging.INFO if env.is_main else logging.WARNING,
-                        format="%(asctime)s %(name)s %(levelname)s: %(message)s")
+    configure_logging(logging.INFO if env.is_main else logging.WARNING, timestamps=True)
     seed_everything(config.seed, rank=0)  # identical initial weights on every rank
     model = build_model(config)
     seed_everything(config.seed, env.rank)

@@ -24,6 +24,7 @@ from torch import nn
 
 import melp
 from melp.datasets.registry import open_dataset
+from melp.logs import configure_logging
 from melp.metrics import macro_auroc
 from train.data import sample_fraction
 from train.eval_common import encode_split, format_table
@@ -111,7 +112,7 @@ def run_probe(args: argparse.Namespace) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     args, overrides = parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s: %(message)s")
+    configure_logging(timestamps=True)
     if args.finetune:
         results = run_finetune(args, overrides)
     elif overrides:

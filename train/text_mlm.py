@@ -23,6 +23,7 @@ from torch.utils.data import Dataset
 from transformers import AutoTokenizer, BertForMaskedLM, DataCollatorForLanguageModeling
 
 from melp.datasets.text import normalise_report
+from melp.logs import configure_logging
 from melp.models.text_encoder import default_text_model_path
 from train.config import TrainConfig, load_config
 from train.distributed import cleanup_distributed, setup_distributed
@@ -101,8 +102,7 @@ def main(argv: list[str] | None = None) -> Path:
     args, overrides = parse_args(argv)
     config = load_config(args.config, overrides)
     env = setup_distributed()
-    logging.basicConfig(level=logging.INFO if env.is_main else logging.WARNING,
-                        format="%(asctime)s %(name)s %(levelname)s: %(message)s")
+    configure_logging(logging.INFO if env.is_main else logging.WARNING, timestamps=True)
     base = args.base or default_text_model_path()
     texts = ReportTexts(read_reports(args.texts, config))
     log.info("text_mlm: %d reports, base %s", len(texts), base)
