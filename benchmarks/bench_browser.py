@@ -28,11 +28,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
+from app_server import CHROMIUM, CHROMIUM_ARGS  # noqa: E402  (tests/ is on sys.path above)
+
 logger = logging.getLogger("bench_browser")
 RESULTS = ROOT / "benchmarks" / "RESULTS.md"
 REAL = ROOT.parent / "shared" / "data" / "real-samples" / "cinc2021"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
 TIMEOUT_MS = 180_000
 # panel -> the JS expression whose value says what the panel shows now, in the order the app fills them;
 # a panel counts as filled for this upload once it names the record or its value differs from before it

@@ -16,6 +16,11 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 START_TIMEOUT_S = 180.0  # the app imports torch, loads the model and the library before serving
 POLL_S = 0.5
+# Debian's chromium (never a downloaded browser), for the browser tests and benchmarks/bench_browser.py;
+# nothing of it reaches out to the network
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
 LIBRARY_SOURCE = "simulated:7:12"  # 12 regenerated synthetic ECGs
 
 

@@ -6,13 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from app_server import ROOT, running_tiny_app, write_wfdb_record
+from app_server import CHROMIUM, CHROMIUM_ARGS, ROOT, running_tiny_app, write_wfdb_record
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
 SCREENSHOTS = ROOT / "screenshots"
 STEP_TIMEOUT_MS = 60_000
 CUSTOM_PROMPT = "hyperkalaemia with peaked T waves"
