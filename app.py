@@ -1,4 +1,5 @@
-"""MELP ECG explorer: loads the model and library once, builds the Gradio Blocks, wires events, launches.
+"""MELP ECG explorer: builds the Gradio Blocks, wires events and serves, while the model and library load
+once in a background thread (ui.pending).
 
     python app.py [--port 7860] [--share] [--model checkpoints/my-run] [--library indexes/synth]
 
@@ -8,8 +9,10 @@ model, library, example records and preset prompts (all read-only) live outside 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -19,6 +22,8 @@ import gradio as gr
 from melp.logs import configure_logging
 import melp
 from ui import about, analysis, examples, handlers, layout, readings, viewer
+from ui.errors import without_paths
+from ui.pending import Pending, settled
 from ui.record_analysis import INPUTS as ANALYSIS_INPUTS, OUTPUTS as ANALYSIS_OUTPUTS, RecordAnalysis, ShownRecords
 
 logger = logging.getLogger(__name__)
@@ -32,6 +37,8 @@ MAX_UPLOAD_SIZE = "60mb"  # gradio refuses bigger files before they reach a hand
 # gradio's own file cache (figures sent to the browser, exports) is swept every minute of anything older
 # than a minute; handlers delete the uploads they read at once (ui.uploads.discard_uploaded)
 DELETE_CACHE = (60, 60)
+LOADING_BANNER = ("Loading the model and the library of similar ECGs (a few seconds); you can choose a file "
+                  "meanwhile.")
 # What a load starts runs for each new record, even while the last record's is pending: gradio's default
 # ("once") dropped it (the second record kept the first one's panels); the old one stops by itself
 # (ui.record_analysis).
@@ -86,8 +93,71 @@ def load_resources(model_path: str | None, library_dir: str | None, precision: s
                      library_problem=library_problem, examples=load_examples(), presets=analysis.load_presets())
 
 
+def start_resources(model_path: str | None, library_dir: str | None, precision: str = DEFAULT_PRECISION) -> Resources:
+    """Resources whose model and library load in a background thread (ui.pending.Pending), so the page is
+    served meanwhile; events that need them wait. A --model folder without config.json is refused at once."""
+    folder = Path(model_path) if model_path is not None else DEFAULT_MODEL_DIR
+    if not (folder / "config.json").is_file():
+        if model_path is not None:
+            raise SystemExit(f"--model {model_path}: no config.json there; expected a folder written by "
+                             "save_pretrained (a training run's best/ folder, or checkpoints/melp-demo)")
+        return load_resources(None, library_dir, precision)  # no model: reading and plotting only
+    model, library = Pending("The model"), Pending("The retrieval library")
+
+    def load() -> None:
+        try:
+            loaded, _, problem = load_model(model_path, precision)
+        except Exception as exc:  # a broken checkpoint: the page says why instead of the server stopping
+            logger.exception("could not load the model from %s", folder)
+            model.resolve(None, without_paths(f"{type(exc).__name__}: {exc}"))
+            library.resolve(None, "no model is loaded to embed queries")
+            return
+        model.resolve(loaded, problem)
+        try:
+            shelf, shelf_problem = load_library(library_dir, loaded)
+        except Exception as exc:
+            logger.exception("could not open the retrieval library")
+            shelf, shelf_problem = None, without_paths(f"{type(exc).__name__}: {exc}")
+        library.resolve(shelf, shelf_problem)
+        logger.info("serving %s", describe(resources))
+
+    resources = Resources(model=model, model_source=str(folder), model_problem=None, library=library,
+                          library_problem=None, examples=load_examples(), presets=analysis.load_presets())
+    threading.Thread(target=load, name="melp-load", daemon=True).start()
+    return resources
+
+
+def settle(resources: Resources) -> Resources:
+    """The same resources with a model and library still loading waited for (None and why, if they failed)."""
+    model, model_problem = settled(resources.model, resources.model_problem)
+    library, library_problem = settled(resources.library, resources.library_problem)
+    return replace(resources, model=model, model_problem=model_problem, library=library, library_problem=library_problem)
+
+
+def _saved_config(resources: Resources) -> dict[str, Any]:
+    """The checkpoint's config.json, read without loading the model (for what the page needs at once)."""
+    path = Path(resources.model_source) / "config.json"
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
 def _preprocess_config(resources: Resources) -> Any | None:
+    if isinstance(resources.model, Pending):
+        return melp.PreprocessConfig(**_saved_config(resources).get("preprocess", {}))
     return melp.PreprocessConfig(**resources.model.config.preprocess) if resources.model is not None else None
+
+
+def _beat_queries(resources: Resources) -> int:
+    if isinstance(resources.model, Pending):
+        return int(_saved_config(resources).get("pooler", {}).get("n_beat_queries", about.DEFAULT_BEAT_QUERIES))
+    return about.beat_queries(resources.model)
+
+
+def page_texts(resources: Resources) -> tuple[str, str, str]:
+    """(header, banner, About text) for these resources; waits for a model or library still loading."""
+    resources = settle(resources)
+    banner = about.banner_markdown(resources.model_problem, resources.library_problem)
+    return (layout.header_markdown(about.library_line(resources.library)), banner,
+            about.about_markdown(resources.model, resources.model_source, resources.library))
 
 
 def wire_loading(ui: layout.Layout, resources: Resources, shown: ShownRecords, analyse_after) -> None:
@@ -193,20 +263,31 @@ def wire_model(ui: layout.Layout, resources: Resources, shown: ShownRecords):
 def build_demo(resources: Resources) -> gr.Blocks:
     """The whole app; handlers get the shared read-only resources bound, everything else flows through gr.State."""
     # no telemetry and no version check: the app handles patients' ECGs and calls nothing outside the machine
+    loading = isinstance(resources.model, Pending)
+    header, banner, about_text = (layout.header_markdown(), LOADING_BANNER, LOADING_BANNER) if loading \
+        else page_texts(resources)
     with gr.Blocks(title="MELP ECG explorer", delete_cache=DELETE_CACHE, analytics_enabled=False) as demo:
         ui = layout.build_layout(
-            banner=about.banner_markdown(resources.model_problem, resources.library_problem),
+            banner=banner,
             example_labels=[example.label for example in resources.examples],
             gallery=examples.gallery_html(resources.examples),
             presets=list(resources.presets),
-            n_queries=about.beat_queries(resources.model),
-            about_text=about.about_markdown(resources.model, resources.model_source, resources.library),
-            library_line=about.library_line(resources.library),
+            n_queries=_beat_queries(resources),
+            about_text=about_text,
+            header=header,
         )
         shown = ShownRecords()
         wire_loading(ui, resources, shown, wire_model(ui, resources, shown))
         wire_viewer(ui, resources)
+        if loading:  # each page fills in the model card, library line and any problem once they are known
+            demo.load(partial(_page_updates, resources=resources), None, [ui.header, ui.banner, ui.about],
+                      concurrency_limit=None, show_progress="hidden", api_visibility="private")
     return demo
+
+
+def _page_updates(resources: Resources) -> tuple[str, dict, str]:
+    header, banner, about_text = page_texts(resources)
+    return header, gr.update(value=banner, visible=bool(banner)), about_text
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -222,6 +303,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def describe(resources: Resources) -> str:
     """One line: what this app serves."""
+    resources = settle(resources)
     if resources.model is None:
         return f"no model ({resources.model_problem}); reading and plotting only"
     provenance = resources.model.provenance
@@ -237,8 +319,9 @@ def describe(resources: Resources) -> str:
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     configure_logging(timestamps=True)
-    resources = load_resources(args.model, args.library, args.precision)
-    logger.info("serving %s", describe(resources))
+    resources = start_resources(args.model, args.library, args.precision)
+    if not isinstance(resources.model, Pending):
+        logger.info("serving %s", describe(resources))
     demo = build_demo(resources)
     demo.queue(max_size=QUEUE_MAX_SIZE, default_concurrency_limit=MODEL_CONCURRENCY)
     demo.launch(server_port=args.port, share=args.share or None, max_file_size=MAX_UPLOAD_SIZE,

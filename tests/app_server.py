@@ -15,7 +15,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 START_TIMEOUT_S = 180.0  # the app imports torch, loads the model and the library before serving
-POLL_S = 0.5
+POLL_S = 0.1  # also times the start-up in benchmarks/bench_browser.py
 # Debian's chromium (never a downloaded browser), for the browser tests and benchmarks/bench_browser.py;
 # nothing of it reaches out to the network
 CHROMIUM = Path("/usr/bin/chromium")

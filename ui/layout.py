@@ -72,6 +72,9 @@ CALIPER_JS = """
 class Layout:
     """Every component an event reads or writes."""
 
+    header: gr.Markdown
+    banner: gr.Markdown
+    about: gr.Markdown
     session: gr.State
     findings: gr.Markdown
     findings_button: gr.Button
@@ -228,13 +231,16 @@ def _library_panel() -> dict:
                 result_choice=result_choice, open_button=open_button)
 
 
+def header_markdown(library_line: str = "") -> str:
+    return ("# MELP ECG explorer\n<span class='melp-notice'>Research tool, not for clinical decisions.</span>"
+            + (f" {library_line}" if library_line else ""))
+
+
 def build_layout(banner: str, example_labels: list[str], gallery: str, presets: list[str], n_queries: int,
-                 about_text: str, library_line: str = "") -> Layout:
-    """Place every component inside the current gr.Blocks and return them."""
-    gr.Markdown("# MELP ECG explorer\n<span class='melp-notice'>Research tool, not for clinical decisions.</span>"
-                + (f" {library_line}" if library_line else ""), elem_id="app-header")
-    if banner:
-        gr.Markdown(banner, elem_classes=["melp-banner"], elem_id="model-banner")
+                 about_text: str, header: str | None = None) -> Layout:
+    """Place every component inside the current gr.Blocks and return them (``header``: header_markdown's)."""
+    header = gr.Markdown(header or header_markdown(), elem_id="app-header")
+    banner_box = gr.Markdown(banner, visible=bool(banner), elem_classes=["melp-banner"], elem_id="model-banner")
     session = gr.State(None)
     with gr.Tabs():
         with gr.Tab("Explore", id="explore"):
@@ -259,7 +265,7 @@ def build_layout(banner: str, example_labels: list[str], gallery: str, presets: 
         with gr.Tab("Compare", id="compare-tab"):
             comparison = _compare_panel()
         with gr.Tab("About", id="about"):
-            gr.Markdown(about_text, elem_id="about-text")
-    return Layout(session=session, findings=findings, findings_button=findings_button, record_info=record_info,
+            about_box = gr.Markdown(about_text, elem_id="about-text")
+    return Layout(header=header, banner=banner_box, about=about_box, session=session, findings=findings, findings_button=findings_button, record_info=record_info,
                   ecg_plot=ecg_plot, overlays=overlays, query=query,
                   analyse_button=analyse_button, **loading, **view, **scores, **report, **library, **comparison)
