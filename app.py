@@ -168,8 +168,9 @@ def wire_loading(ui: layout.Layout, resources: Resources, shown: ShownRecords, a
     loaded = [ui.session, ui.record_info, ui.ecg_plot]
     private = dict(api_visibility="private")
 
-    def then_analyse(event) -> None:
-        analyse_after(event.success(viewer.window_slider, ui.session, ui.window_start, **CHAINED, **private))
+    def then_analyse(event) -> None:  # side by side: the analysis does not wait for the slider's round trip
+        event.success(viewer.window_slider, ui.session, ui.window_start, **CHAINED, **private)
+        analyse_after(event)
 
     upload = ui.files.upload(shown.noting(partial(handlers.load_upload, preprocess_config=config)),
                              [ui.files, ui.fs_hint, ui.units], loaded, api_name="load_record")

@@ -39,14 +39,15 @@ def _chained_after(dependencies, root: int) -> list[dict]:
 
 
 @pytest.mark.parametrize("loader", LOADERS)
-def test_a_load_sets_the_slider_then_streams_one_analysis(dependencies, loader):
-    """The analysis is one streaming event (ui.record_analysis) after the window slider is set; both run
-    for each new record even while the last one's are pending (gradio's default, "once", dropped them: a
-    second record kept the first one's panels). The last record's analysis stops by itself."""
+def test_a_load_sets_the_slider_and_streams_one_analysis(dependencies, loader):
+    """After a load, the window slider is set and the analysis runs as one streaming event
+    (ui.record_analysis), side by side; both run for each new record even while the last one's are
+    pending (gradio's default, "once", dropped them: a second record kept the first one's panels). The
+    last record's analysis stops by itself."""
     root = next(dep for dep in dependencies if dep.get("api_name") == loader)
     chained = [dep for dep in _chained_after(dependencies, root["id"]) if dep.get("backend_fn")]
     assert len(chained) == 2 and {dep["trigger_mode"] for dep in chained} == {"multiple"}
-    slider, analysed = sorted(chained, key=lambda dep: dep["id"])
-    assert slider["trigger_after"] == root["id"] and analysed["trigger_after"] == slider["id"]
+    slider, analysed = sorted(chained, key=lambda dep: len(dep["outputs"]))
+    assert slider["trigger_after"] == root["id"] and analysed["trigger_after"] == root["id"]
     assert analysed["types"]["generator"] and len(analysed["outputs"]) >= 10
     assert not any(dep.get("cancels") for dep in dependencies)  # gradio's cancel is not relied on
