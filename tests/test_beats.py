@@ -86,3 +86,18 @@ def test_consensus_keeps_beats_most_leads_agree_on():
 
     detections = {"I": np.array([100, 600]), "II": np.array([102, 350, 601]), "V1": np.array([98, 603])}
     assert consensus_peaks(detections, FS).tolist() == [100, 601]
+
+
+def test_a_premature_beat_a_quarter_second_after_the_last_is_still_a_beat():
+    """neurokit2's detector ignores peaks within 0.3 s of the last one by default, which dropped premature
+    beats with short coupling (bigeminy) in every lead: the ventricles' refractory period, 0.2 s, is used."""
+    from melp.data import beats as beat_module
+
+    fs = 500
+    t = np.arange(10 * fs) / fs
+    peaks = 0.4 + np.cumsum(np.r_[0.0, np.tile([0.25, 0.75], 10)[:-1]])  # pairs 0.25 s apart (short-coupled bigeminy)
+    signal = sum(1.5 * np.exp(-0.5 * ((t - peak) / 0.012) ** 2) for peak in peaks)
+    cleaned = np.asarray(nk.ecg_clean(signal, sampling_rate=fs))
+    found = beat_module._detect(cleaned, fs)
+    assert found.size == peaks.size
+    assert np.abs(found / fs - peaks).max() < 0.02
