@@ -61,9 +61,9 @@ def test_blank_paper_is_drawn_with_the_page_so_plotly_is_loaded_before_the_first
     page.context.close()
 
 
-def _open_and_analyse(browser, url: str, files: list[Path], record_id: str):
-    """A fresh browser context (one user): open the app, upload a record, wait for the analysis the upload
-    starts to finish (the neighbour cards come last), then press Analyse and wait for its report."""
+def _open_and_upload(browser, url: str, files: list[Path], record_id: str):
+    """A fresh browser context (one user): open the app, upload a record and wait for the analysis the
+    upload starts to finish (the neighbour cards come last)."""
     page = browser.new_context(viewport={"width": 1500, "height": 1100}).new_page()
     page.set_default_timeout(STEP_TIMEOUT_MS)
     page.goto(url)
@@ -71,6 +71,12 @@ def _open_and_analyse(browser, url: str, files: list[Path], record_id: str):
     sync_api.expect(page.locator("#record-info")).to_contain_text(record_id, timeout=STEP_TIMEOUT_MS)
     _wait_for_record_figure(page, record_id)
     page.locator("#neighbour-cards .melp-card").first.wait_for()
+    return page
+
+
+def _open_and_analyse(browser, url: str, files: list[Path], record_id: str):
+    """As _open_and_upload, then press Analyse and wait for its report."""
+    page = _open_and_upload(browser, url, files, record_id)
     page.locator("#report-text textarea").fill("(to be replaced)")
     page.locator("#analyse").click()
     page.wait_for_function("() => document.querySelector('#report-text textarea').value !== '(to be replaced)'")
@@ -109,7 +115,9 @@ HEATMAP_TRACES = "() => document.querySelector('#ecg-plot .js-plotly-plot').data
 
 
 def test_choosing_a_sentence_highlights_its_heartbeats_on_the_trace(browser, app_url, records):
-    page = _open_and_analyse(browser, app_url, records["lbbb02"], "lbbb02")
+    # not after Analyse: its chain's scores step may still be queued and write its session back after the
+    # heatmap's (noted in the stop note as a product race: the scores step writes the whole session)
+    page = _open_and_upload(browser, app_url, records["lbbb02"], "lbbb02")
     page.locator("#report-text textarea").fill("Sinus rhythm. Premature ventricular complexes.")
     page.locator("#heatmap-for-text").click()
     sync_api.expect(page.locator("#sentence-choice")).to_contain_text("2. premature ventricular complexes.")
