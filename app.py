@@ -194,7 +194,7 @@ def wire_viewer(ui: layout.Layout, resources: Resources) -> None:
     for control in (ui.layout_choice, ui.speed, ui.gain):
         control.input(viewer.set_scale, scale_inputs, [ui.session, ui.ecg_plot], api_name=f"set_{control.elem_id.replace('-', '_')}")
     for button, kind in ((ui.export_pdf, "pdf"), (ui.export_png, "png")):
-        button.click(partial(viewer.export_page, kind=kind), [ui.session, ui.paper, ui.report_text],
+        button.click(partial(viewer.export_page, kind=kind), [ui.session, ui.paper, ui.report_text, ui.scores_shown],
                      ui.export_file, api_name=f"export_{kind}")
     ui.compare_button.click(partial(viewer.compare, library=resources.library, preprocess_config=_preprocess_config(resources)),
                             [ui.session, ui.result_choice, ui.compare_files, ui.fs_hint, ui.units],
@@ -219,7 +219,7 @@ def wire_model(ui: layout.Layout, resources: Resources, shown: ShownRecords):
                      outputs=report_outputs, **limits)
     score_io = dict(fn=partial(readings.score_prompts, presets=resources.presets, library=resources.library, **model),
                     inputs=[ui.session, ui.prompts, ui.preset],
-                    outputs=[ui.session, ui.scores_plot, ui.scores_table, ui.prompt_choice], **limits)
+                    outputs=[ui.scores_shown, ui.scores_plot, ui.scores_table, ui.prompt_choice], **limits)
     similar_io = dict(fn=partial(handlers.similar_ecgs, library=resources.library), inputs=[ui.session, ui.k],
                       outputs=[ui.neighbour_cards, ui.suggestions, ui.result_choice])
     redraw = dict(fn=handlers.redraw, inputs=[ui.session, ui.overlays, ui.query], outputs=ui.ecg_plot,

@@ -115,9 +115,9 @@ HEATMAP_TRACES = "() => document.querySelector('#ecg-plot .js-plotly-plot').data
 
 
 def test_choosing_a_sentence_highlights_its_heartbeats_on_the_trace(browser, app_url, records):
-    # not after Analyse: its chain's scores step may still be queued and write its session back after the
-    # heatmap's (noted in the stop note as a product race: the scores step writes the whole session)
-    page = _open_and_upload(browser, app_url, records["lbbb02"], "lbbb02")
+    # right after Analyse, whose chain may still be scoring: scores no longer write the session, so the
+    # heatmap asked for meanwhile is not overwritten by an older copy (it was, under CPU load)
+    page = _open_and_analyse(browser, app_url, records["lbbb02"], "lbbb02")
     page.locator("#report-text textarea").fill("Sinus rhythm. Premature ventricular complexes.")
     page.locator("#heatmap-for-text").click()
     sync_api.expect(page.locator("#sentence-choice")).to_contain_text("2. premature ventricular complexes.")

@@ -9,6 +9,7 @@ import pytest
 
 from ui import analysis, handlers, readings
 from ui.record_analysis import OUTPUTS, RecordAnalysis, ShownRecords
+from ui.session import ScoresShown
 from ui_records import sinus_record
 
 TAB = SimpleNamespace(session_hash="tab-1")
@@ -30,7 +31,7 @@ def steps_seen(monkeypatch):
         "report", lambda s: (replace(s, report="Sinus rhythm."), "Sinus rhythm.", "fig", {}, "chooser")))
     monkeypatch.setattr(handlers, "redraw_if_overlaid", note("redraw", gr.skip()))
     monkeypatch.setattr(readings, "score_prompts", note(
-        "scores", lambda s: (replace(s, scores_shown=(("af", "3 %"),)), "chart", [], "prompts")))
+        "scores", lambda s: (ScoresShown(s.shown_id, (("af", "3 %"),)), "chart", [], "prompts")))
     monkeypatch.setattr(handlers, "similar_ecgs", note("neighbours", ("cards", "suggestions", "choices")))
     return seen
 
@@ -49,7 +50,7 @@ def test_each_step_is_shown_as_it_is_ready_and_the_session_carries_from_step_to_
     by_name = [dict(zip(OUTPUTS, output)) for output in outputs]
     assert by_name[0]["findings"] == "found" and by_name[0]["session"] == gr.skip()
     assert by_name[1]["report_text"] == "Sinus rhythm." and by_name[1]["session"].report == "Sinus rhythm."
-    assert by_name[3]["session"].scores_shown and by_name[3]["session"].report == "Sinus rhythm."
+    assert by_name[3]["scores_shown"].readings and by_name[3]["session"] == gr.skip()  # scores leave the session alone
     assert by_name[4]["neighbour_cards"] == "cards" and by_name[4]["findings"] == gr.skip()
 
 

@@ -13,6 +13,7 @@ from melp.synth.simulate import simulate
 from ui import handlers, viewer
 from ui.ecg_plot import CALIBRATION_TRACE_NAME, PX_PER_MM, PaperScale, ecg_figure
 from ui.export import PAPERS_MM, PNG_DPI
+from ui.session import ScoresShown
 
 FS = 500.0
 
@@ -85,6 +86,14 @@ def test_export_writes_a_true_scale_pdf_and_png_named_after_the_record(tmp_path)
 
     with Image.open(png) as image:
         assert image.size[0] == pytest.approx(PAPERS_MM["Letter"][0] / 25.4 * PNG_DPI, abs=2)
+
+
+def test_the_exported_page_lists_the_scores_of_its_own_record_only():
+    session = handlers.load_record(simulate(["sinus_rhythm"], 0).record)[0]
+    other = handlers.load_record(simulate(["sinus_rhythm"], 1).record)[0]
+    scores = ScoresShown(session.shown_id, (("atrial fibrillation", "3 % likely"),))
+    assert any("atrial fibrillation 3 % likely" in line for line in viewer._summary_lines(session, None, scores))
+    assert not any("Scores shown" in line for line in viewer._summary_lines(other, None, scores))
 
 
 @dataclass(frozen=True)

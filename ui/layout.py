@@ -76,6 +76,7 @@ class Layout:
     banner: gr.Markdown
     about: gr.Markdown
     session: gr.State
+    scores_shown: gr.State
     findings: gr.Markdown
     findings_button: gr.Button
     files: gr.File
@@ -242,6 +243,7 @@ def build_layout(banner: str, example_labels: list[str], gallery: str, presets: 
     header = gr.Markdown(header or header_markdown(), elem_id="app-header")
     banner_box = gr.Markdown(banner, visible=bool(banner), elem_classes=["melp-banner"], elem_id="model-banner")
     session = gr.State(None)
+    scores_shown = gr.State(None)  # ui.session.ScoresShown of the last scoring, for the exported page
     with gr.Tabs():
         with gr.Tab("Explore", id="explore"):
             with gr.Row():
@@ -266,6 +268,6 @@ def build_layout(banner: str, example_labels: list[str], gallery: str, presets: 
             comparison = _compare_panel()
         with gr.Tab("About", id="about"):
             about_box = gr.Markdown(about_text, elem_id="about-text")
-    return Layout(header=header, banner=banner_box, about=about_box, session=session, findings=findings, findings_button=findings_button, record_info=record_info,
+    return Layout(header=header, banner=banner_box, about=about_box, session=session, scores_shown=scores_shown, findings=findings, findings_button=findings_button, record_info=record_info,
                   ecg_plot=ecg_plot, overlays=overlays, query=query,
                   analyse_button=analyse_button, **loading, **view, **scores, **report, **library, **comparison)

@@ -5,7 +5,6 @@ zero_shot, class_embeddings, explain; the library's ECG vectors), so nothing her
 """
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 import gradio as gr
@@ -17,7 +16,7 @@ from ui import overlays
 from ui.errors import plain, user_errors
 from ui.handlers import require_session
 from ui.scores import KIND_FREE, KIND_NONSENSE, KIND_STATEMENT, Reading, percentile, ranked, scores_figure
-from ui.session import Session
+from ui.session import ScoresShown, Session
 
 FINDING_THRESHOLD = 0.5  # findings listed up front: calibrated probability at least this
 FINDING_SETS = ("ptbxl-rhythm", "ptbxl-sub", "ptbxl-form")  # PTB-XL statements, calibrated on real ECGs
@@ -75,14 +74,15 @@ def read_prompts(model: Any, library: Any | None, session: Session, prompts: lis
 @user_errors("score the diagnoses")
 def score_prompts(session: Session | None, custom_text: str, preset: str, model: Any | None,
                   presets: dict[str, list[str]], library: Any | None = None):
-    """(session, chart, rows [prompt, reading, kind, cosine], prompt chooser) for the typed and preset prompts."""
+    """(scores shown, chart, rows [prompt, reading, kind, cosine], prompt chooser) for the typed and preset
+    prompts; the first is a ScoresShown for the exported page."""
     from ui.analysis import gather_prompts
 
     session, model = require_session(session), _require_model(model)
     readings = ranked(read_prompts(model, library, session, gather_prompts(custom_text, preset, presets)))
     chooser = gr.update(choices=[r.prompt for r in readings if r.kind != KIND_NONSENSE], value=None)
     shown = tuple((r.prompt, r.text) for r in readings)
-    return replace(session, scores_shown=shown), scores_figure(readings), [r.row() for r in readings], chooser
+    return ScoresShown(session.shown_id, shown), scores_figure(readings), [r.row() for r in readings], chooser
 
 
 def _heartbeat_phrase(session: Session, heartbeats: np.ndarray, similarity: np.ndarray) -> str:

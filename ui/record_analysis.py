@@ -24,7 +24,8 @@ from ui.session import Session
 
 # The components the analysis fills, by their attribute names on ui.layout.Layout, in the order it yields.
 OUTPUTS = ("findings", "session", "report_text", "heatmap_plot", "heatmap_json", "sentence_choice", "ecg_plot",
-           "scores_plot", "scores_table", "prompt_choice", "neighbour_cards", "suggestions", "result_choice")
+           "scores_shown", "scores_plot", "scores_table", "prompt_choice", "neighbour_cards", "suggestions",
+           "result_choice")
 # ... and what it reads: the report's options, the prompts, the overlays and the neighbour count.
 INPUTS = ("session", "beams", "max_tokens", "prompts", "preset", "k", "overlays", "query")
 MAX_TABS = 10_000  # browser tabs remembered (a few dozen bytes each); the oldest are forgotten first
@@ -106,9 +107,9 @@ class RecordAnalysis:
             lambda s: {"findings": readings.lead_findings(s, self.model)},
             lambda s: dict(zip(OUTPUTS[1:6], analysis.generate_report(s, num_beams, max_new_tokens, self.model))),
             lambda s: {"ecg_plot": handlers.redraw_if_overlaid(s, overlays_on, query)},
-            lambda s: dict(zip(("session", *OUTPUTS[7:10]),
+            lambda s: dict(zip(OUTPUTS[7:11],
                                readings.score_prompts(s, prompts, preset, self.model, self.presets, self.library))),
-            lambda s: dict(zip(OUTPUTS[10:], handlers.similar_ecgs(s, k, self.library))),
+            lambda s: dict(zip(OUTPUTS[11:], handlers.similar_ecgs(s, k, self.library))),
         )
         for step in steps:
             if not current():

@@ -20,6 +20,19 @@ class Highlight:
 
 
 @dataclass(frozen=True)
+class ScoresShown:
+    """The (prompt, reading) pairs last shown for a record, for its exported page. Kept in a gr.State of its
+    own, not in the session: a scoring that finished after another change (a heatmap for typed text) wrote
+    its older copy of the whole session back."""
+
+    shown_id: str  # Session.shown_id of the record scored
+    readings: tuple[tuple[str, str], ...] = ()
+
+    def for_session(self, session: "Session") -> tuple[tuple[str, str], ...]:
+        return self.readings if self.shown_id == session.shown_id else ()
+
+
+@dataclass(frozen=True)
 class Session:
     """The current ECG and everything derived from it; replaced (never mutated) by each handler."""
 
@@ -41,7 +54,6 @@ class Session:
     window_start: float = 0.0  # seconds into the record of the window shown and analysed
     scale: PaperScale = PaperScale()  # layout, paper speed and gain of the drawing
     measurements: object | None = None  # melp.Measurements of the window
-    scores_shown: tuple[tuple[str, str], ...] = ()  # (prompt, reading) last shown, for the exported page
     # new for each record or window loaded, kept by every change made to it (ui.record_analysis.ShownRecords)
     shown_id: str = field(default_factory=lambda: uuid.uuid4().hex)
 

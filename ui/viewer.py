@@ -16,7 +16,7 @@ from ui.errors import plain, user_errors
 from ui.export import write_page
 from ui.handlers import DEFAULT_FS_HINT, figure_for, new_session, read_with_notes, record_panel, require_session
 from ui.record_info import measurement_rows
-from ui.session import Session
+from ui.session import ScoresShown, Session
 
 MAX_SCORES_EXPORTED = 6
 
@@ -45,11 +45,12 @@ def window_slider(session: Session) -> dict:
                      label=f"Window start (s): showing {session.window_label}")
 
 
-def _summary_lines(session: Session, report: str | None) -> list[str]:
+def _summary_lines(session: Session, report: str | None, scores: ScoresShown | None) -> list[str]:
     rows = measurement_rows(session.measurements) if session.measurements is not None else []
     lines = ["Measurements: " + "; ".join(f"{label} {value}" for label, value, _ in rows)]
-    if session.scores_shown:
-        shown = ", ".join(f"{prompt} {reading}" for prompt, reading in session.scores_shown[:MAX_SCORES_EXPORTED])
+    readings = scores.for_session(session) if scores is not None else ()
+    if readings:
+        shown = ", ".join(f"{prompt} {reading}" for prompt, reading in readings[:MAX_SCORES_EXPORTED])
         lines.append(f"Scores shown: {shown}")
     if report:
         lines.append(f"Report shown: {report}")
@@ -57,12 +58,13 @@ def _summary_lines(session: Session, report: str | None) -> list[str]:
 
 
 @user_errors("export the ECG")
-def export_page(session: Session | None, paper: str, report: str | None = None, kind: str = "pdf") -> str:
-    """The current window as a true-scale page (PDF or PNG), named after the record, with the scores and
-    report on screen."""
+def export_page(session: Session | None, paper: str, report: str | None = None, scores: ScoresShown | None = None,
+                kind: str = "pdf") -> str:
+    """The current window as a true-scale page (PDF or PNG), named after the record, with the scores (of
+    this record) and report on screen."""
     session = require_session(session)
     title = f"{session.record.record_id} ({session.window_label})"
-    path = write_page(session.window, title, _summary_lines(session, report), kind, paper)
+    path = write_page(session.window, title, _summary_lines(session, report, scores), kind, paper)
     return str(path)
 
 
