@@ -19,8 +19,8 @@ from typing import Any
 
 import gradio as gr
 
-from melp.logs import configure_logging
 import melp
+from melp.logs import configure_logging
 from ui import about, analysis, examples, handlers, layout, readings, viewer
 from ui.errors import without_paths
 from ui.pending import Pending, settled
@@ -142,7 +142,9 @@ def _saved_config(resources: Resources) -> dict[str, Any]:
 
 def _preprocess_config(resources: Resources) -> Any | None:
     if isinstance(resources.model, Pending):
-        return melp.PreprocessConfig(**_saved_config(resources).get("preprocess", {}))
+        from melp.data.preprocess import model_preprocess  # with PreprocessConfig, as melp imports it lazily
+
+        return melp.PreprocessConfig(**model_preprocess(_saved_config(resources).get("preprocess")))
     return melp.PreprocessConfig(**resources.model.config.preprocess) if resources.model is not None else None
 
 

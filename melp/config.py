@@ -12,6 +12,8 @@ from typing import Any
 
 from transformers import PreTrainedConfig
 
+from melp.data.preprocess import model_preprocess
+
 # BERT-base (the size of MedCPT's query encoder, the paper's text tower), built from this
 # architecture when no local weights folder is given.
 BERT_BASE_ARCHITECTURE: dict[str, Any] = {
@@ -122,16 +124,6 @@ class LossConfig:
     grounding_scale: float = 10.0  # sentence x heartbeat cosine -> logits of the softmax over heartbeats
 
 
-def _default_preprocess() -> dict[str, Any]:
-    return {
-        "fs": 500.0,  # official-encoder.md §2: 500 Hz
-        "seconds": 10.0,  # official-encoder.md §2: 5000 samples
-        "filter": "none",  # official-encoder.md §2: no filtering at pretraining
-        "normalisation": "minmax_record",  # official-encoder.md §2
-        "lead_order": "mimic",  # official-encoder.md §2
-    }
-
-
 def _build_sub(cls: type, value: Any, name: str) -> Any:
     """A sub-config from None (defaults), an instance, or a dict (e.g. read from config.json)."""
     if value is None:
@@ -189,7 +181,7 @@ class MelpConfig(PreTrainedConfig):
         self.text = _build_sub(TextConfig, text, "text")
         self.decoder = _build_sub(DecoderConfig, decoder, "decoder")
         self.loss = _build_sub(LossConfig, loss, "loss")
-        self.preprocess = {**_default_preprocess(), **(preprocess or {})}
+        self.preprocess = model_preprocess(preprocess)
         super().__init__(**base_kwargs)
         self._check()
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import threading
 import time
+from types import SimpleNamespace
 
 import gradio as gr
 import pytest
@@ -69,3 +70,20 @@ def test_a_model_that_fails_to_load_is_named_on_the_page_without_server_paths(fo
     assert "No model loaded" in banner and "model.safetensors" in banner and str(tmp_path) not in banner
     with pytest.raises(gr.Error, match="The model is not available"):
         resources.model.findings
+
+
+def test_a_model_still_loading_preprocesses_as_the_loaded_model_will(tmp_path):
+    """Fields a checkpoint's config leaves out take the model's defaults on both paths, not PreprocessConfig's."""
+    import json
+
+    import app
+    from melp.config import MelpConfig
+
+    (tmp_path / "config.json").write_text(json.dumps({"preprocess": {"fs": 100.0}}))
+    loading = app.Resources(model=Pending("The model"), model_source=str(tmp_path), model_problem=None,
+                            library=None, library_problem=None, examples=(), presets={})
+    loaded = app.Resources(model=SimpleNamespace(config=MelpConfig(preprocess={"fs": 100.0})),
+                           model_source=str(tmp_path), model_problem=None, library=None, library_problem=None,
+                           examples=(), presets={})
+    assert app._preprocess_config(loading) == app._preprocess_config(loaded)
+    assert app._preprocess_config(loading).filter == "none" and app._preprocess_config(loading).fs == 100.0

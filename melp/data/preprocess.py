@@ -21,6 +21,17 @@ ZSCORE_EPS = 1e-6  # keeps flat leads finite under z-scoring
 MAX_RESAMPLE_DENOMINATOR = 1000  # rational approximation of fs_out / fs_in for resample_poly
 NYQUIST_MARGIN = 0.45  # low-pass corner is capped at this fraction of fs
 _MIMIC_ROWS = np.array([STANDARD_LEADS.index(name) for name in MIMIC_LEADS])
+# A checkpoint's input where its config does not say otherwise: the published model's (official-encoder.md
+# §2: 500 Hz, 5000 samples, no filtering at pretraining, per-record min-max, the official row order).
+# PreprocessConfig's own defaults (band-pass) are for records read without a model.
+MODEL_PREPROCESS = {"fs": 500.0, "seconds": 10.0, "filter": "none", "normalisation": "minmax_record",
+                    "lead_order": "mimic"}
+
+
+def model_preprocess(fields: dict | None = None) -> dict:
+    """A checkpoint config's ``preprocess`` fields completed with MODEL_PREPROCESS (MelpConfig uses this, and
+    the app for a checkpoint whose model is still loading)."""
+    return {**MODEL_PREPROCESS, **(fields or {})}
 
 
 @dataclass(frozen=True)
