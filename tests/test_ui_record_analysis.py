@@ -13,16 +13,30 @@ from ui.session import ScoresShown
 from ui_records import sinus_record
 
 TAB = SimpleNamespace(session_hash="tab-1")
+EMBEDDED_SEEN: list = []  # (step, the encoded window it was handed), filled by the steps_seen fixture
+
+
+class _Model:
+    """Counts how often the window is encoded; the steps themselves are stand-ins."""
+
+    def __init__(self):
+        self.embed_calls = 0
+
+    def embed(self, record):
+        self.embed_calls += 1
+        return ("embedded", record.record_id)
 
 
 @pytest.fixture()
 def steps_seen(monkeypatch):
     """Every step replaced by a stand-in that notes its call; report and scores return a changed session."""
     seen = []
+    EMBEDDED_SEEN.clear()
 
     def note(name, result):
         def step(session, *args, **kwargs):
             seen.append((name, session.report))
+            EMBEDDED_SEEN.append((name, kwargs.get("embedded", args[1] if name == "findings" else None)))
             return result(session) if callable(result) else result
         return step
 
@@ -36,8 +50,15 @@ def steps_seen(monkeypatch):
     return seen
 
 
-def _analysis(shown: ShownRecords) -> RecordAnalysis:
-    return RecordAnalysis(model=object(), presets={}, library=None, shown=shown)
+def _analysis(shown: ShownRecords, model: _Model | None = None) -> RecordAnalysis:
+    return RecordAnalysis(model=model or _Model(), presets={}, library=None, shown=shown)
+
+
+def test_the_window_is_encoded_once_for_the_findings_and_the_scores(steps_seen):
+    shown, session, model = ShownRecords(), handlers.load_record(sinus_record())[0], _Model()
+    list(_analysis(shown, model).run(session, 1, 32, "", "", 3, [], 1, TAB))
+    handed = dict(EMBEDDED_SEEN)
+    assert model.embed_calls == 1 and handed["findings"] is handed["scores"] is not None
 
 
 def test_each_step_is_shown_as_it_is_ready_and_the_session_carries_from_step_to_step(steps_seen):

@@ -11,7 +11,6 @@ import re
 import tempfile
 import textwrap
 from pathlib import Path
-
 from typing import TYPE_CHECKING
 
 import numpy as np

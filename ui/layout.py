@@ -268,6 +268,7 @@ def build_layout(banner: str, example_labels: list[str], gallery: str, presets: 
             comparison = _compare_panel()
         with gr.Tab("About", id="about"):
             about_box = gr.Markdown(about_text, elem_id="about-text")
-    return Layout(header=header, banner=banner_box, about=about_box, session=session, scores_shown=scores_shown, findings=findings, findings_button=findings_button, record_info=record_info,
+    return Layout(header=header, banner=banner_box, about=about_box, session=session, scores_shown=scores_shown,
+                  findings=findings, findings_button=findings_button, record_info=record_info,
                   ecg_plot=ecg_plot, overlays=overlays, query=query,
                   analyse_button=analyse_button, **loading, **view, **scores, **report, **library, **comparison)

@@ -43,10 +43,11 @@ def _statement_table(model: Any, embedded: Any, label_sets: list[str]) -> Any | 
         return None
 
 
-def read_prompts(model: Any, library: Any | None, session: Session, prompts: list[str]) -> list[Reading]:
+def read_prompts(model: Any, library: Any | None, session: Session, prompts: list[str],
+                 embedded: Any | None = None) -> list[Reading]:
     """Each prompt read on its own (the others on screen change nothing). The window is encoded once for
     the rhythm embedding and every calibrated statement."""
-    embedded = model.embed(session.window)
+    embedded = embedded if embedded is not None else model.embed(session.window)
     rhythm = model.encode_ecg(embedded)[0]  # (E,)
     reference = library.ecg_index().vectors() if library is not None else None  # (N, E)
     parsed = [(prompt, read_prompt(prompt)) for prompt in prompts]
@@ -73,13 +74,13 @@ def read_prompts(model: Any, library: Any | None, session: Session, prompts: lis
 
 @user_errors("score the diagnoses")
 def score_prompts(session: Session | None, custom_text: str, preset: str, model: Any | None,
-                  presets: dict[str, list[str]], library: Any | None = None):
+                  presets: dict[str, list[str]], library: Any | None = None, embedded: Any | None = None):
     """(scores shown, chart, rows [prompt, reading, kind, cosine], prompt chooser) for the typed and preset
     prompts; the first is a ScoresShown for the exported page."""
     from ui.analysis import gather_prompts
 
     session, model = require_session(session), _require_model(model)
-    readings = ranked(read_prompts(model, library, session, gather_prompts(custom_text, preset, presets)))
+    readings = ranked(read_prompts(model, library, session, gather_prompts(custom_text, preset, presets), embedded))
     chooser = gr.update(choices=[r.prompt for r in readings if r.kind != KIND_NONSENSE], value=None)
     shown = tuple((r.prompt, r.text) for r in readings)
     return ScoresShown(session.shown_id, shown), scores_figure(readings), [r.row() for r in readings], chooser
@@ -114,13 +115,13 @@ def _supporting_heartbeats(model: Any, session: Session, names: list[str]) -> li
 
 
 @user_errors("list the likely findings")
-def lead_findings(session: Session | None, model: Any | None) -> str:
+def lead_findings(session: Session | None, model: Any | None, embedded: Any | None = None) -> str:
     """Markdown: the window's likely findings (calibrated probability >= FINDING_THRESHOLD), best first, each
     with the heartbeats that support it, then how to read the numbers."""
     session, model = require_session(session), _require_model(model)
     record = plain(session.record.record_id or "this ECG")
     try:
-        table = model.findings(session.window, label_sets=list(FINDING_SETS))
+        table = model.findings(embedded if embedded is not None else session.window, label_sets=list(FINDING_SETS))
     except CalibrationError as error:
         return f"**Likely findings for {record}:** not available ({plain(error)})"
     likely = table[table["probability"] >= FINDING_THRESHOLD].sort_values("probability", ascending=False)

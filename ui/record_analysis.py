@@ -102,13 +102,18 @@ class RecordAnalysis:
     def steps(self, session: Session, num_beams: float, max_new_tokens: float, prompts: str, preset: str,
               k: float, overlays_on: list[str], query: float, current: Callable[[], bool]) -> Iterator[tuple]:
         """Yields the OUTPUTS after each step (gr.skip() where a step leaves a component alone); returns
-        without a word once ``current()`` says another record was loaded. A step's gr.Error ends it."""
+        without a word once ``current()`` says another record was loaded. A step's gr.Error ends it.
+        The window is encoded once (``model.embed``) for the findings and the scores."""
+        if not current():
+            return
+        embedded = self.model.embed(session.window)
         steps = (
-            lambda s: {"findings": readings.lead_findings(s, self.model)},
+            lambda s: {"findings": readings.lead_findings(s, self.model, embedded)},
             lambda s: dict(zip(OUTPUTS[1:6], analysis.generate_report(s, num_beams, max_new_tokens, self.model))),
             lambda s: {"ecg_plot": handlers.redraw_if_overlaid(s, overlays_on, query)},
             lambda s: dict(zip(OUTPUTS[7:11],
-                               readings.score_prompts(s, prompts, preset, self.model, self.presets, self.library))),
+                               readings.score_prompts(s, prompts, preset, self.model, self.presets, self.library,
+                                                      embedded=embedded))),
             lambda s: dict(zip(OUTPUTS[11:], handlers.similar_ecgs(s, k, self.library))),
         )
         for step in steps:
