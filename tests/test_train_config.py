@@ -104,3 +104,13 @@ def test_the_gpu_recipe_is_the_cpu_recipe_with_a_bigger_batch_and_more_samples()
     changed = {name for name in vars(cpu) if getattr(cpu, name) != getattr(gpu, name)}
     assert changed == {"batch_size", "max_steps", "lr", "warmup_steps", "num_workers", "checkpoint_every",
                        "eval_every"}
+
+
+def test_the_grounding_ablation_differs_from_the_shipped_stage_2_only_in_the_grounding():
+    roots = ["--mix_root=ptbxl", "--val_root=ptbxl"]  # the script passes these
+    shipped = load_config(CONFIG_DIR / "demo-real.yaml", roots)
+    ablation = load_config(CONFIG_DIR / "demo-real-nogrounding.yaml", roots)
+    changed = {name for name in vars(shipped) if getattr(shipped, name) != getattr(ablation, name)}
+    assert changed == {"model_overrides", "output_dir"}
+    assert shipped.model_overrides == {"pooler": {"heartbeat_pooling": True}, "loss": {"grounding_weight": 0.5}}
+    assert ablation.model_overrides == {"pooler": {"heartbeat_pooling": False}, "loss": {"grounding_weight": 0.0}}
