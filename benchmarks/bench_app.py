@@ -24,6 +24,7 @@ sys.path.insert(0, str(ROOT))
 
 import melp  # noqa: E402
 from benchmarks.machine import machine_line  # noqa: E402
+from melp.data.beats import clear_cache as clear_beats_cache  # noqa: E402
 from ui import analysis, handlers, readings  # noqa: E402
 
 logger = logging.getLogger("bench_app")
@@ -67,6 +68,7 @@ def one_pass(files: list[Path], model, library) -> dict[str, float]:
         times[name] = now - clock
         clock = now
 
+    clear_beats_cache()  # each pass is a new upload: its beats are not known yet
     preprocess = melp.PreprocessConfig(**model.config.preprocess)
     with tempfile.TemporaryDirectory(prefix="bench-upload-") as folder:
         copies = [shutil.copy(path, Path(folder) / path.name) for path in files]

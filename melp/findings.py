@@ -40,7 +40,8 @@ def findings(model: Any, records: Any, label_sets: tuple[str, ...] | None = None
                                "python -m train.calibrate --model <checkpoint> --ptbxl <PTB-XL folder>")
     calibration.check_model(model.provenance.fingerprint)
     embedded = model._embedded(records, 32, "first")
-    frames = []
+    record_ids = list(embedded.record_ids)
+    columns: dict[str, list] = {name: [] for name in COLUMNS}
     for label_set in label_sets or calibration.label_sets:
         fits = calibration.for_set(label_set)
         if not fits:
@@ -49,9 +50,13 @@ def findings(model: Any, records: Any, label_sets: tuple[str, ...] | None = None
         names, class_embeddings = statement_embeddings(model, label_set, [s for s in prompt_set(label_set) if s in fits])
         cosines = embedded.rhythm @ class_embeddings.T  # (N, K)
         phrasings = prompt_set(label_set)
-        for column, statement in enumerate(names):
-            frames.append(pd.DataFrame({
-                "record_id": list(embedded.record_ids), "label_set": label_set, "statement": statement,
-                "name": phrasings[statement][0], "probability": fits[statement].probability(cosines[:, column]),
-                "cosine": cosines[:, column]}))
-    return pd.concat(frames, ignore_index=True)[list(COLUMNS)] if frames else pd.DataFrame(columns=list(COLUMNS))
+        for column, statement in enumerate(names):  # statement-major rows: each statement's records together
+            columns["record_id"] += record_ids
+            columns["label_set"] += [label_set] * len(record_ids)
+            columns["statement"] += [statement] * len(record_ids)
+            columns["name"] += [phrasings[statement][0]] * len(record_ids)
+            columns["probability"] += list(fits[statement].probability(cosines[:, column]))
+            columns["cosine"] += list(cosines[:, column])
+    # one frame built once: a frame per statement cost more than the model's own work in the app
+    frame = pd.DataFrame(columns)
+    return frame.astype({"probability": float, "cosine": float}) if len(frame) else frame

@@ -101,3 +101,25 @@ def test_a_premature_beat_a_quarter_second_after_the_last_is_still_a_beat():
     found = beat_module._detect(cleaned, fs)
     assert found.size == peaks.size
     assert np.abs(found / fs - peaks).max() < 0.02
+
+
+def test_the_same_samples_are_detected_once_and_the_shared_result_cannot_be_changed(monkeypatch):
+    from melp.data import beats as beats_module
+
+    beats_module.clear_cache()
+    calls = []
+    detect = beats_module._beats
+    monkeypatch.setattr(beats_module, "_beats", lambda *args: calls.append(args) or detect(*args))
+    record = simulated_record(70, seed=3)
+    again = EcgRecord(signal=record.signal.copy(), fs=record.fs, record_id="another object, same samples")
+    first, second = melp.beats(record), melp.beats(again)
+    assert second is first and len(calls) == 1
+    with pytest.raises(ValueError, match="read-only"):
+        first.r_peaks[0] = 0
+    changed = EcgRecord(signal=record.signal * 0.5, fs=record.fs)
+    assert melp.beats(changed) is not first and len(calls) == 2  # other samples: detected anew
+    assert melp.beats(record, delineate="peak") is not first and len(calls) == 3  # other options too
+    for seed in range(beats_module.CACHE_RECORDS):  # bounded: the oldest results are forgotten
+        melp.beats(EcgRecord(signal=record.signal + 0.001 * (seed + 1), fs=record.fs))
+    melp.beats(record)
+    assert len(calls) == 4 + beats_module.CACHE_RECORDS

@@ -8,7 +8,10 @@ consensus best (lead II on ties), and its peak positions are the ones returned.
 """
 from __future__ import annotations
 
+import hashlib
 import logging
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -39,6 +42,9 @@ QRS_REFERENCE_PERCENTILE = 90.0
 # and complete heart block unchanged).
 MIN_RR_SECONDS = 0.2
 MIN_RATE_BPM = 20.0  # a lead whose detections imply a slower rate failed to detect (it does not vote)
+# One upload is asked for its beats by the measurements, the findings' explanation and the report's
+# (each on its own EcgRecord of the same samples): results are kept by content for the last few records.
+CACHE_RECORDS = 32
 
 
 @dataclass(frozen=True)
@@ -179,15 +185,57 @@ def _delineate(cleaned: np.ndarray, r_peaks: np.ndarray, fs: float, method: str)
     return {key.removeprefix("ECG_"): np.asarray(value, dtype=np.float64) for key, value in waves.items()}
 
 
+_cache: "OrderedDict[bytes, BeatInfo]" = OrderedDict()
+_cache_lock = threading.Lock()
+
+
+def _cache_key(record: EcgRecord, lead: str, delineate: str | None) -> bytes:
+    """What the beats depend on: the samples, their rate, lead names and mask, and the options."""
+    digest = hashlib.blake2b(digest_size=16)
+    digest.update(np.ascontiguousarray(record.signal).tobytes())
+    digest.update(repr((str(record.signal.dtype), record.signal.shape, float(record.fs), tuple(record.leads),
+                        None if record.lead_mask is None else record.lead_mask.tolist(), lead,
+                        delineate)).encode())
+    return digest.digest()
+
+
+def clear_cache() -> None:
+    """Forget every cached result (benchmarks that time the detector on repeated records)."""
+    with _cache_lock:
+        _cache.clear()
+
+
+def _frozen(info: BeatInfo) -> BeatInfo:
+    """The same BeatInfo with read-only arrays: a cached result is shared, so no caller may change it."""
+    for array in (info.r_peaks, info.rr, info.other_events, *(info.delineation or {}).values()):
+        array.setflags(write=False)
+    return info
+
+
 def beats(record: EcgRecord, lead: str = "II", delineate: str | None = None) -> BeatInfo:
     """R peaks agreed by the cleanest leads, RR intervals and the ventricular rate.
 
     ``lead`` is preferred for the reported positions when it agrees with the consensus as well as any
     other lead. ``delineate`` ("dwt" or "peak") also finds P, QRS and T landmarks on that lead.
-    Records shorter than MIN_SECONDS or without a usable lead give an empty BeatInfo.
+    Records shorter than MIN_SECONDS or without a usable lead give an empty BeatInfo. The arrays are
+    read-only: the result of the same samples is computed once and shared (CACHE_RECORDS records).
     """
     if delineate is not None and delineate not in DELINEATION_METHODS:
         raise ValueError(f"beats: delineate={delineate!r}, expected one of {DELINEATION_METHODS} or None")
+    key = _cache_key(record, lead, delineate)
+    with _cache_lock:
+        if key in _cache:
+            _cache.move_to_end(key)
+            return _cache[key]
+    info = _frozen(_beats(record, lead, delineate))
+    with _cache_lock:
+        _cache[key] = info
+        while len(_cache) > CACHE_RECORDS:
+            _cache.popitem(last=False)
+    return info
+
+
+def _beats(record: EcgRecord, lead: str, delineate: str | None) -> BeatInfo:
     if record.duration < MIN_SECONDS or not np.isfinite(record.signal).all():
         return _empty(record.fs)
     voters = _voters(record, lead)
