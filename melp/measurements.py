@@ -5,7 +5,7 @@ globally, on the median beat of all recorded leads, as computerised ECG programs
 0.5-40 Hz band-pass and 50/60 Hz notches (baseline wander, muscle noise and mains hum would otherwise
 swamp the spatial velocity):
 - the spatial velocity of the median beat (speed of the heart vector over the 8 independent leads)
-  marks QRS onset and offset where it crosses a share of its QRS maximum;
+  marks QRS onset and offset where it stays below a share of its QRS maximum for 20 ms;
 - the spatial magnitude after the QRS (root mean square over leads, PR-segment level removed) gives the
   T wave, whose end is where it falls below 10 % of the T peak's height (or turns up into the next wave);
 - before the QRS, the same magnitude gives the P wave (its highest local maximum) and its onset, where
@@ -32,7 +32,9 @@ BEFORE_R_S, AFTER_R_S = 0.45, 0.65  # median-beat window around each R peak
 MIN_BEATS = 2  # beats needed for a median beat
 SMOOTH_S = 0.008  # moving average of the spatial velocity
 QRS_ONSET_SHARE, QRS_OFFSET_SHARE = 0.12, 0.12  # of the spatial velocity's QRS maximum
-QRS_SEARCH_S = 0.12  # QRS boundaries searched within this of the R peak
+QRS_SEARCH_S = 0.12  # the spatial velocity's QRS maximum searched within this of the R peak
+QRS_REACH_S = (0.16, 0.2)  # QRS onset searched up to this before the R peak, offset up to this after it
+QRS_HOLD_S = 0.02  # a QRS boundary: the velocity stays below its share this long
 T_SEARCH_S = (0.06, 0.55)  # T peak searched this long after QRS offset
 P_SEARCH_S = (0.30, 0.02)  # P peak searched this long before QRS onset (from, to)
 P_MIN_MV = 0.03  # a P wave must rise this far above baseline in the spatial magnitude
@@ -114,9 +116,14 @@ def _qrs_bounds(beat: np.ndarray, r_index: int, fs: float) -> tuple[int, int] | 
     peak = velocity[low:high].max()
     if peak <= 0:
         return None
-    onset = next((i for i in range(r_index, low - 1, -1) if velocity[i] < QRS_ONSET_SHARE * peak), None)
-    offset = next((i for i in range(r_index, high) if velocity[i] < QRS_OFFSET_SHARE * peak
-                   and velocity[i:i + int(0.02 * fs)].max() < QRS_OFFSET_SHARE * peak), None)
+    # each boundary is where the velocity stays below its share for QRS_HOLD_S: a dip between two parts of
+    # a wide or notched QRS (bundle branch block, paced, escape beats) is not its end
+    hold = int(QRS_HOLD_S * fs)
+    first, last = max(r_index - int(QRS_REACH_S[0] * fs), hold + 1), min(r_index + int(QRS_REACH_S[1] * fs),
+                                                                          beat.shape[1] - hold - 1)
+    onset = next((i for i in range(r_index, first - 1, -1) if velocity[i - hold:i + 1].max() < QRS_ONSET_SHARE * peak),
+                 None)
+    offset = next((i for i in range(r_index, last) if velocity[i:i + hold].max() < QRS_OFFSET_SHARE * peak), None)
     return (onset, offset) if onset is not None and offset is not None else None
 
 

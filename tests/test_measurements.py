@@ -85,3 +85,14 @@ def test_a_p_wave_rising_out_of_the_previous_t_wave_is_found_at_fast_rates():
             found = melp.measure(ecg.record).pr_ms
             errors.append(np.inf if found is None else abs(found - ecg.intervals["pr"]))
     assert np.mean(np.asarray(errors) <= 20.0) >= 0.6, errors
+
+
+def test_a_qrs_with_a_delta_wave_is_measured_from_its_start():
+    """Pre-excitation (WPW): the slow delta wave dips the spatial velocity below its QRS share before the
+    fast part; a boundary needs the velocity to stay low (before, the QRS came out 30-60 ms short)."""
+    errors = []
+    for k in range(6):
+        ecg = simulate(["wpw"], SEED + 300 + k)
+        found = melp.measure(ecg.record).qrs_ms
+        errors.append(np.inf if found is None else abs(found - ecg.intervals["qrs"]))
+    assert np.mean(np.asarray(errors) <= 20.0) >= 5 / 6, errors
