@@ -38,7 +38,7 @@ QRS_HOLD_S = 0.02  # a QRS boundary: the velocity stays below its share this lon
 T_SEARCH_S = (0.06, 0.55)  # T peak searched this long after QRS offset
 P_SEARCH_S = (0.30, 0.02)  # P peak searched this long before QRS onset (from, to)
 P_MIN_MV = 0.03  # a P wave must rise this far above baseline in the spatial magnitude
-P_ONSET_SHARE = 0.1  # P onset where the magnitude falls below this share of the P peak
+P_ONSET_SHARE = 0.15  # P onset where the magnitude falls below this share of the P peak (above the trough before it)
 P_RR_SHARE = 0.4  # at fast rates the P search starts no earlier than this share of the RR before the QRS
 P_CONSISTENCY = 0.5  # median correlation of the beats' P windows with the median beat's, for a P wave
 MIN_PR_S = 0.07  # a "P wave" closer to the QRS than this is a pacing spike or the QRS onset
@@ -179,6 +179,10 @@ def _p_onset(beat: np.ndarray, qrs_onset: int, fs: float, rr_s: float | None) ->
     if height < P_MIN_MV:
         return None
     smooth = _moving_average(magnitude, int(0.02 * fs))
+    # the onset is measured up from the lowest point before the P wave, not from the PR segment: atrial
+    # repolarisation can move the PR segment off the level the P wave starts from
+    level = float(smooth[floor:peak].min())
+    height = magnitude[peak] - level
     for i in range(peak, floor - 1, -1):
         if magnitude[i] - level < P_ONSET_SHARE * height:
             return i, peak
