@@ -13,7 +13,7 @@ import json
 import logging
 import threading
 from dataclasses import dataclass, replace
-from functools import partial
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import Any
 
@@ -134,10 +134,15 @@ def settle(resources: Resources) -> Resources:
     return replace(resources, model=model, model_problem=model_problem, library=library, library_problem=library_problem)
 
 
-def _saved_config(resources: Resources) -> dict[str, Any]:
-    """The checkpoint's config.json, read without loading the model (for what the page needs at once)."""
-    path = Path(resources.model_source) / "config.json"
+@lru_cache(maxsize=4)
+def _read_config(folder: str) -> dict[str, Any]:
+    path = Path(folder) / "config.json"
     return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def _saved_config(resources: Resources) -> dict[str, Any]:
+    """The checkpoint's config.json, read once without loading the model (for what the page needs at once)."""
+    return _read_config(resources.model_source)
 
 
 def _preprocess_config(resources: Resources) -> Any | None:
@@ -162,11 +167,12 @@ def page_texts(resources: Resources) -> tuple[str, str, str]:
             about.about_markdown(resources.model, resources.model_source, resources.library))
 
 
-def wire_loading(ui: layout.Layout, resources: Resources, shown: ShownRecords, analyse_after) -> None:
+def wire_loading(ui: layout.Layout, resources: Resources, config: Any | None, shown: ShownRecords,
+                 analyse_after) -> None:
     """Upload, examples, opening library rows and moving the window: each replaces the session (and an upload
     clears the upload box, so the next upload starts afresh), redraws and notes the tab's new record (which
-    stops the last record's analysis); then the window slider is set and the new record analysed."""
-    config = _preprocess_config(resources)
+    stops the last record's analysis); then the window slider is set and the new record analysed. ``config``:
+    the model's preprocessing (_preprocess_config)."""
     loaded = [ui.session, ui.record_info, ui.ecg_plot]
     private = dict(api_visibility="private")
 
@@ -190,7 +196,7 @@ def wire_loading(ui: layout.Layout, resources: Resources, shown: ShownRecords, a
                                          [ui.session, ui.window_start], loaded, api_name="set_window"))
 
 
-def wire_viewer(ui: layout.Layout, resources: Resources) -> None:
+def wire_viewer(ui: layout.Layout, resources: Resources, config: Any | None) -> None:
     """Layout, speed and gain (redraw only), export, and comparison."""
     scale_inputs = [ui.session, ui.layout_choice, ui.speed, ui.gain, ui.overlays, ui.query]
     for control in (ui.layout_choice, ui.speed, ui.gain):
@@ -198,7 +204,7 @@ def wire_viewer(ui: layout.Layout, resources: Resources) -> None:
     for button, kind in ((ui.export_pdf, "pdf"), (ui.export_png, "png")):
         button.click(partial(viewer.export_page, kind=kind), [ui.session, ui.paper, ui.report_text, ui.scores_shown],
                      ui.export_file, api_name=f"export_{kind}")
-    ui.compare_button.click(partial(viewer.compare, library=resources.library, preprocess_config=_preprocess_config(resources)),
+    ui.compare_button.click(partial(viewer.compare, library=resources.library, preprocess_config=config),
                             [ui.session, ui.result_choice, ui.compare_files, ui.fs_hint, ui.units],
                             [ui.compare_current, ui.compare_other, ui.compare_table], api_name="compare")
 
@@ -280,8 +286,9 @@ def build_demo(resources: Resources) -> gr.Blocks:
             header=header,
         )
         shown = ShownRecords()
-        wire_loading(ui, resources, shown, wire_model(ui, resources, shown))
-        wire_viewer(ui, resources)
+        config = _preprocess_config(resources)
+        wire_loading(ui, resources, config, shown, wire_model(ui, resources, shown))
+        wire_viewer(ui, resources, config)
         if loading:  # each page fills in the model card, library line and any problem once they are known
             demo.load(partial(_page_updates, resources=resources), None, [ui.header, ui.banner, ui.about],
                       concurrency_limit=None, show_progress="hidden", api_visibility="private")
