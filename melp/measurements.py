@@ -191,13 +191,13 @@ def _p_onset(beat: np.ndarray, qrs_onset: int, fs: float, rr_s: float | None) ->
     return None
 
 
-def _axis(beat: np.ndarray, start: int, stop: int, baseline: slice | None = None) -> float | None:
+def _axis(beat: np.ndarray, start: int, stop: int, baseline: slice) -> float | None:
     """Frontal axis (degrees, -180..180) from the net areas of leads I and aVF between two samples, each
-    lead's level over ``baseline`` (the PR segment) taken as zero when given."""
+    lead's level over ``baseline`` (the PR segment) taken as zero."""
     if stop <= start:
         return None
     rows = [STANDARD_LEADS.index("I"), STANDARD_LEADS.index("aVF")]
-    level = np.median(beat[rows, baseline], axis=1) if baseline is not None else np.zeros(2)
+    level = np.median(beat[rows, baseline], axis=1)
     lead_i, lead_avf = (beat[rows, start:stop] - level[:, None]).sum(axis=1)
     if lead_i == 0 and lead_avf == 0:
         return None

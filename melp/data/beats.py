@@ -192,7 +192,7 @@ _cache_lock = threading.Lock()
 def _cache_key(record: EcgRecord, lead: str, delineate: str | None) -> bytes:
     """What the beats depend on: the samples, their rate, lead names and mask, and the options."""
     digest = hashlib.blake2b(digest_size=16)
-    digest.update(np.ascontiguousarray(record.signal).tobytes())
+    digest.update(np.ascontiguousarray(record.signal))  # the buffer itself, no copy
     digest.update(repr((str(record.signal.dtype), record.signal.shape, float(record.fs), tuple(record.leads),
                         None if record.lead_mask is None else record.lead_mask.tolist(), lead,
                         delineate)).encode())
