@@ -10,6 +10,9 @@ Lookup order: the committed copy when its fingerprint matches the model, then th
 in the repository), with a progress bar and a logged message, e.g. for a model of your own.
 
     python -m index.default [--model PATH] [--out index/default] --ptbxl PTBXL   # write the committed copy
+
+With ``--ptbxl`` the committed copy also carries a reference set (``index.reference``): the embeddings of
+every training-fold record, which free-text percentiles rank against.
 """
 from __future__ import annotations
 
@@ -23,6 +26,7 @@ from melp.logs import configure_logging
 from index.build import build_library
 from index.library import Library
 from index.manifest import MANIFEST_FILE, Manifest, model_fingerprint
+from index.reference import add_reference
 
 logger = logging.getLogger(__name__)
 
@@ -33,6 +37,7 @@ DEFAULT_SEED = 90210  # a corpus seed the training corpus does not use, so libra
 DEFAULT_RECORDS = 3000  # simulated rows of a cache built without PTB-XL (every statement ~30 records or more)
 COMMITTED_SIMULATED = 600  # simulated rows beside the real ones in the committed copy
 COMMITTED_REAL = 2400  # PTB-XL rows of the committed copy
+COMMITTED_REFERENCE = 17418  # every record of PTB-XL's folds 1-8: the reference set free-text percentiles use
 DEFAULT_BATCH_SIZE = 32
 LOCK_FILE = ".lock"
 
@@ -108,6 +113,8 @@ def main(argv: list[str] | None = None) -> None:
                         help=f"simulated records (default {COMMITTED_SIMULATED} with --ptbxl, else {DEFAULT_RECORDS})")
     parser.add_argument("--ptbxl", type=Path, default=None, help="PTB-XL folder: real records of folds 1-8")
     parser.add_argument("--real-records", type=int, default=COMMITTED_REAL, help="PTB-XL records (with --ptbxl)")
+    parser.add_argument("--reference-records", type=int, default=COMMITTED_REFERENCE,
+                        help="PTB-XL training records in the reference set (with --ptbxl; 0: none)")
     args = parser.parse_args(argv)
     model = melp.load(args.model)
     if args.ptbxl is None:
@@ -119,6 +126,9 @@ def main(argv: list[str] | None = None) -> None:
         label = committed_label(args.real_records, n_simulated)
     # the committed copy names no checkpoint path: it belongs to whatever model has its fingerprint
     build_library(source, args.out, model, None, DEFAULT_BATCH_SIZE, force=True, source_label=label)
+    if args.ptbxl is not None and args.reference_records > 0:
+        add_reference(args.out, f"ptbxl-train:{args.ptbxl}:{args.reference_records}", model, DEFAULT_BATCH_SIZE,
+                      source_label=f"ptbxl-train:PTBXL:{args.reference_records}")
     _log_missing_statements(Library.open(args.out, model))
 
 

@@ -30,7 +30,7 @@ def shard_count(n_entries: int, shard_size: int) -> int:
     return -(-n_entries // shard_size)
 
 
-def _load_readable(entries: list[SourceEntry]) -> tuple[list[EcgRecord], list[SourceEntry]]:
+def load_readable(entries: list[SourceEntry]) -> tuple[list[EcgRecord], list[SourceEntry]]:
     """Load each entry; files the reader rejects, and records that should carry a display copy but lack one
     of its leads (a flat lead counts as not recorded), are skipped with a warning naming them."""
     records, kept = [], []
@@ -89,7 +89,7 @@ def embed_shard(
     model: Any, entries: list[SourceEntry], batch_size: int
 ) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
     """(ECG embeddings (n, D), report embeddings (n, D) NaN where none, metadata rows) of the readable entries."""
-    records, kept = _load_readable(entries)
+    records, kept = load_readable(entries)
     rows = metadata_rows(records, kept)
     if not records:
         return np.zeros((0, 0), np.float32), np.zeros((0, 0), np.float32), rows

@@ -4,6 +4,7 @@
     library.similar_ecgs(record, k=5)                   # ECG -> nearest ECGs
     library.reports_for(record, k=5)                    # ECG -> nearest distinct reports
     library.ecgs_for_text("inferior st elevation", 5)   # text -> ECGs
+    library.reference_vectors()                         # what free-text percentiles rank against
     library.record(row_id)                              # EcgRecord to plot (read again or regenerated)
 
 Readers may share one ``Library`` across threads: FAISS searches are read-only, and the lazy loads of
@@ -81,6 +82,7 @@ class Library:
         self._rows: pd.DataFrame | None = None
         self._report_rows: np.ndarray | None = None
         self._display: list[np.ndarray] | None = None
+        self._reference: np.ndarray | None = None
 
     @classmethod
     def open(cls, folder: str | Path, model: Any = None, force: bool = False) -> "Library":
@@ -123,6 +125,25 @@ class Library:
     def report_index(self) -> VectorIndex | None:
         """One vector per distinct report (None when no record has a report)."""
         return None if self._report is None else self._report.get()
+
+    def reference_vectors(self) -> np.ndarray:
+        """(M, D) ECG vectors that free-text percentiles rank against: the library's reference set
+        (``index.reference``) when it has one, else its own ECG vectors."""
+        if self._reference is None:
+            with self._lock:
+                if self._reference is None:
+                    from index.reference import read_reference
+
+                    found = read_reference(self.folder, self.manifest)
+                    self._reference = found if found is not None else self.ecg_index().vectors()
+        return self._reference
+
+    def reference_description(self) -> str:
+        """What the reference ECGs are, in words (for the app and the About text)."""
+        entry = self.manifest.reference
+        if entry is None:
+            return f"the library's {self.manifest.n_records:,} ECGs"
+        return f"{entry.count:,} reference ECGs ({entry.source})"
 
     def table(self) -> pd.DataFrame:
         """A copy of the metadata table (one row per record, row_id = position)."""

@@ -38,6 +38,15 @@ class IndexEntry:
 
 
 @dataclass
+class ReferenceEntry:
+    """The library's reference set (``index.reference``): ECG vectors only, for free-text percentiles."""
+
+    file: str
+    count: int
+    source: str  # the --source spec the vectors were embedded from
+
+
+@dataclass
 class Manifest:
     model_fingerprint: str
     model_path: str | None  # the checkpoint the library was built with, as given (None: default)
@@ -52,6 +61,7 @@ class Manifest:
     updated: str = ""
     versions: dict[str, str] = field(default_factory=software_versions)
     format_version: int = FORMAT_VERSION
+    reference: ReferenceEntry | None = None  # absent: percentiles rank against the library's own ECGs
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, sort_keys=True)
@@ -62,6 +72,8 @@ class Manifest:
         payload["ecg_index"] = IndexEntry(**payload["ecg_index"])
         if payload.get("report_index") is not None:
             payload["report_index"] = IndexEntry(**payload["report_index"])
+        if payload.get("reference") is not None:
+            payload["reference"] = ReferenceEntry(**payload["reference"])
         return cls(**payload)
 
     @classmethod

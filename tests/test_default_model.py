@@ -14,6 +14,7 @@ from melp.synth import simulate
 ROOT = Path(__file__).resolve().parents[1]
 CHECKPOINT = ROOT / "checkpoints" / "melp-demo"
 CHECKPOINT_BUDGET_BYTES = 60 * 2**20  # issue 5: the embedded checkpoint stays within 60 MB
+LIBRARY_BUDGET_BYTES = 25 * 10**6  # issue 13: index/default stays within 25 MB
 UNSEEN_SEED = 7_000_000  # training used simulate_record(0, i); these seeds are disjoint
 
 
@@ -58,3 +59,16 @@ def test_committed_library_matches_the_checkpoint_so_the_app_never_rebuilds_on_s
     from index.manifest import model_fingerprint
 
     assert _matches(COMMITTED_DIR, model_fingerprint(default_model), committed_label())
+
+
+def test_committed_library_fits_its_budget_and_ranks_free_text_against_its_reference_set(default_model):
+    from index import Library
+    from index.default import COMMITTED_DIR, COMMITTED_REFERENCE
+
+    size = sum(path.stat().st_size for path in COMMITTED_DIR.iterdir() if path.is_file())
+    assert 0 < size <= LIBRARY_BUDGET_BYTES
+    library = Library.open(COMMITTED_DIR, default_model)
+    reference = library.reference_vectors()  # (M, E)
+    assert reference.shape == (COMMITTED_REFERENCE, default_model.config.embed_dim)
+    np.testing.assert_allclose(np.linalg.norm(reference, axis=1), 1.0, atol=2e-3)  # unit vectors, float16
+    assert library.manifest.reference.source == f"ptbxl-train:PTBXL:{COMMITTED_REFERENCE}"  # no builder's path

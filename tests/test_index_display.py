@@ -51,7 +51,7 @@ def test_a_record_missing_a_stored_lead_gets_no_display_copy():
 
 
 def test_a_real_record_that_cannot_be_displayed_is_left_out_of_the_library_with_a_warning(caplog):
-    from index.embed import _load_readable
+    from index.embed import load_readable
     from index.sources import SourceEntry
 
     whole = _record(fs=100.0)
@@ -60,7 +60,7 @@ def test_a_real_record_that_cannot_be_displayed_is_left_out_of_the_library_with_
     gap = EcgRecord(signal=whole.signal, fs=100.0, lead_mask=mask, record_id="ptbxl-12722")
     entries = [SourceEntry(lambda: gap, None, keep_signal=True), SourceEntry(lambda: whole, None, keep_signal=True),
                SourceEntry(lambda: gap, "kept/elsewhere.hea")]  # no display copy needed: read again later
-    records, kept = _load_readable(entries)
+    records, kept = load_readable(entries)
     assert [r.record_id for r in records] == ["r", "ptbxl-12722"] and kept == entries[1:]
     assert "ptbxl-12722" in caplog.text and "V5" in caplog.text
 

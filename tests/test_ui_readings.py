@@ -50,9 +50,8 @@ class _Model:
 
 
 class _Library:
-    def ecg_index(self):
-        vectors = np.stack([_vector(f"reference {i}") for i in range(200)])
-        return type("Index", (), {"vectors": lambda self: vectors})()
+    def reference_vectors(self):
+        return np.stack([_vector(f"reference {i}") for i in range(200)])
 
 
 @pytest.fixture()
@@ -96,7 +95,7 @@ def test_text_that_is_not_about_ecgs_gets_a_note_not_a_score(prompt, session):
 
 def test_free_text_about_ecgs_is_read_against_the_reference_library(session):
     reading = _reading(["hyperkalaemia with peaked t waves"], session, "hyperkalaemia with peaked t waves")
-    reference = _Library().ecg_index().vectors() @ _vector("hyperkalaemia with peaked t waves")
+    reference = _Library().reference_vectors() @ _vector("hyperkalaemia with peaked t waves")
     assert reading.percent == pytest.approx(percentile(reading.cosine, reference))
 
 

@@ -183,7 +183,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     if args.library:
         from index.library import Library
 
-        reference = Library.open(args.library, model=model).ecg_index().vectors()
+        reference = Library.open(args.library, model=model).reference_vectors()
         results["percentile_stability"] = percentile_stability(model, reference, test_rhythm)
         logger.info("percentile moves between library halves: %s", {k: v for k, v in
                     results["percentile_stability"].items() if k.endswith("points") or k.startswith("share")})

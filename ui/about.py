@@ -78,8 +78,8 @@ READING_THE_SCORES = """### Reading the scores
   with a small misspelling, is answered with its probability. Of 100 ECGs read "70 % likely", about 70
   carried the statement in PTB-XL's labels.
 - **"higher than N % of reference ECGs"**: for any other text about ECGs there is no calibration, so the
-  reading says where this ECG's similarity to the text stands among the library's ECGs (hover for the
-  raw cosine similarity). A high rank says the ECG resembles the text more than most; it is not a
+  reading says where this ECG's similarity to the text stands among the reference ECGs named under
+  "Library" below (hover for the raw cosine similarity). A high rank says the ECG resembles the text more than most; it is not a
   probability.
 - **"no score"**: the text is empty, symbols or emoji, or uses no word the model learned.
 - Each reading is computed on its own: typing more diagnoses never changes another one's reading.
@@ -91,6 +91,8 @@ def about_markdown(model: Any | None, source: str, library: Any | None) -> str:
     lines = ["## About", NOTICE, "", READING_THE_SCORES, "", "### Model"]
     lines += _model_card(model, source) if model is not None else [f"No model loaded (looked for `{source}`). {TRAIN_HINT}"]
     lines += ["", "### Library", library_line(library) or "No retrieval library loaded."]
+    if library is not None:
+        lines.append(f"Free-text readings rank this ECG against {library.reference_description()}.")
     versions = ", ".join(f"{name} {_version(name)}" for name in VERSIONED_PACKAGES)
     lines += ["", "### Software", f"Python {platform.python_version()}; {versions}",
               "", "MELP: Wang, Xu, Yu, ICML 2025 (arXiv 2506.21803). This is an independent open re-implementation."]

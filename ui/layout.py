@@ -186,7 +186,7 @@ def _scores_panel(presets: list[str]) -> dict:
         scores_plot = gr.Plot(label="Scores", elem_id="scores-plot")
         prompt_choice = gr.Radio([], label="Show the heartbeats a prompt is about", elem_id="prompt-choice")
         gr.Markdown("Each diagnosis is read on its own: a calibrated probability for the statements the model was "
-                    "calibrated on, else a rank among the library's ECGs. See About, 'Reading the scores'.")
+                    "calibrated on, else a rank among the reference ECGs. See About, 'Reading the scores'.")
         scores_table = gr.Dataframe(headers=SCORE_HEADERS, label="Scores table", interactive=False, elem_id="scores-table")
     return dict(prompts=prompts, preset=preset, score_button=score_button, scores_plot=scores_plot,
                 scores_table=scores_table, prompt_choice=prompt_choice)

@@ -49,7 +49,7 @@ def read_prompts(model: Any, library: Any | None, session: Session, prompts: lis
     the rhythm embedding and every calibrated statement."""
     embedded = embedded if embedded is not None else model.embed(session.window)
     rhythm = model.encode_ecg(embedded)[0]  # (E,)
-    reference = library.ecg_index().vectors() if library is not None else None  # (N, E)
+    reference = library.reference_vectors() if library is not None else None  # (M, E)
     parsed = [(prompt, read_prompt(prompt)) for prompt in prompts]
     table = _statement_table(model, embedded, sorted({r.label_set for _, r in parsed if r.kind == "statement"}))
     readings = []

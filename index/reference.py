@@ -1,0 +1,120 @@
+"""A library's reference population: the ECG embeddings free-text percentiles are ranked against.
+
+A typed prompt that is not a calibrated statement is read as "higher than N % of reference ECGs". With
+a few thousand rows, the library's own ECGs leave that percentile a few points of sampling noise, so a
+library may carry a larger reference set of embeddings only (no waveforms, no metadata):
+``reference_vectors.npy``, (M, D) float16 unit vectors, listed in the manifest under ``reference``.
+A library without one ranks against its own ECG vectors.
+
+    python -m index.reference --library index/default --source ptbxl-train:PTBXL:17418 [--model PATH]
+
+The library folder is copied, the vectors added and the manifest rewritten in the copy, then the copy
+is swapped in (``melp.atomic``), so an interrupted run leaves the library as it was.
+"""
+from __future__ import annotations
+
+import argparse
+import io
+import logging
+import shutil
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from index.embed import DEFAULT_BATCH_SIZE, load_readable
+from index.manifest import MANIFEST_FILE, Manifest, ReferenceEntry, now_iso
+from index.sources import parse_source
+from melp.atomic import new_temp_folder, remove_stale_temporaries, replace_folder, write_bytes_atomic
+from melp.logs import configure_logging
+
+logger = logging.getLogger(__name__)
+
+REFERENCE_FILE = "reference_vectors.npy"
+REFERENCE_DTYPE = np.float16  # half the bytes; a percentile moves by one or two reference ECGs at most (tests)
+CHUNK_RECORDS = 256  # records read and encoded per step (bounded memory; the bar moves per chunk)
+
+
+def embed_source(model: Any, source: str, batch_size: int = DEFAULT_BATCH_SIZE) -> np.ndarray:
+    """(M, D) float32 ECG embeddings of every readable record of ``source`` (unreadable ones are skipped
+    with a warning, as in a library build)."""
+    entries = parse_source(source)
+    parts = []
+    with tqdm(total=len(entries), desc="embedding reference ECGs", unit="rec") as bar:
+        for start in range(0, len(entries), CHUNK_RECORDS):
+            chunk = entries[start:start + CHUNK_RECORDS]
+            records, _ = load_readable([replace(entry, keep_signal=False) for entry in chunk])
+            if records:
+                parts.append(np.asarray(model.encode_ecg(records, batch_size=batch_size), dtype=np.float32))
+            bar.update(len(chunk))
+    if not parts:
+        raise ValueError(f"--source {source!r}: no record could be read; nothing to use as a reference")
+    return np.concatenate(parts)
+
+
+def read_reference(folder: Path, manifest: Manifest) -> np.ndarray | None:
+    """(M, D) float32 reference vectors of a library, or None when it has none."""
+    if manifest.reference is None:
+        return None
+    vectors = np.load(folder / manifest.reference.file, allow_pickle=False)
+    if vectors.ndim != 2 or vectors.shape != (manifest.reference.count, manifest.embed_dim):
+        raise ValueError(f"{folder / manifest.reference.file}: expected ({manifest.reference.count}, "
+                         f"{manifest.embed_dim}) vectors, found {vectors.shape}; rebuild it with python -m "
+                         f"index.reference --library {folder} --source {manifest.reference.source}")
+    return vectors.astype(np.float32)
+
+
+def write_reference(folder: str | Path, vectors: np.ndarray, source: str) -> Manifest:
+    """Put ``vectors`` (M, D) into the library ``folder`` as its reference set, atomically."""
+    folder = Path(folder)
+    manifest = Manifest.read(folder)
+    vectors = np.asarray(vectors, dtype=np.float32)
+    if vectors.ndim != 2 or vectors.shape[1] != manifest.embed_dim:
+        raise ValueError(f"reference vectors of shape {vectors.shape} do not fit {folder} "
+                         f"(embedding size {manifest.embed_dim})")
+    remove_stale_temporaries(folder)
+    tmp = new_temp_folder(folder)
+    for name in manifest.files:
+        if name != REFERENCE_FILE:
+            shutil.copy2(folder / name, tmp / name)
+    buffer = io.BytesIO()
+    np.save(buffer, vectors.astype(REFERENCE_DTYPE), allow_pickle=False)
+    (tmp / REFERENCE_FILE).write_bytes(buffer.getvalue())
+    files = {name: size for name, size in manifest.files.items() if name != REFERENCE_FILE}
+    manifest = replace(manifest, reference=ReferenceEntry(REFERENCE_FILE, len(vectors), source),
+                       files={**files, REFERENCE_FILE: (tmp / REFERENCE_FILE).stat().st_size}, updated=now_iso())
+    write_bytes_atomic(tmp / MANIFEST_FILE, manifest.to_json().encode(), durable=True)
+    replace_folder(tmp, folder, durable=True)
+    logger.info("%s: reference set of %d ECGs from %s", folder, len(vectors), source)
+    return manifest
+
+
+def add_reference(library_dir: str | Path, source: str, model: Any, batch_size: int = DEFAULT_BATCH_SIZE,
+                  source_label: str | None = None, force: bool = False) -> Manifest:
+    """Embed ``source`` with the library's model and make it the library's reference set.
+    ``source_label`` is what the manifest records (e.g. without the builder's own paths)."""
+    from index.library import Library
+
+    library = Library.open(library_dir, model, force)  # refuses another model's library
+    return write_reference(library.folder, embed_source(model, source, batch_size), source_label or source)
+
+
+def main(argv: list[str] | None = None) -> None:
+    import melp
+
+    configure_logging()
+    parser = argparse.ArgumentParser(prog="python -m index.reference", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--library", required=True, type=Path, help="existing library folder")
+    parser.add_argument("--source", required=True, help="same forms as python -m index.build --source")
+    parser.add_argument("--model", default=None, help="checkpoint folder (default: the one the library names)")
+    parser.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE)
+    args = parser.parse_args(argv)
+    model = melp.load(args.model or Manifest.read(args.library).model_path)
+    manifest = add_reference(args.library, args.source, model, args.batch_size)
+    logger.info("library %s: %d reference ECGs", args.library, manifest.reference.count)
+
+
+if __name__ == "__main__":
+    main()
