@@ -1,15 +1,21 @@
 """``melp.measure(record)``: the intervals, rates and axes a clinician reads first, each with how it was found.
 
 Beats come from ``melp.beats`` (consensus of several leads, never P waves). Intervals are measured once,
-globally, on the median beat of all recorded leads, as computerised ECG programs do, after a zero-phase
-0.5-40 Hz band-pass and 50/60 Hz notches (baseline wander, muscle noise and mains hum would otherwise
-swamp the spatial velocity):
+globally, on the median beat of the dominant QRS shape across all recorded leads, as computerised ECG
+programs do, after a zero-phase 0.5-40 Hz band-pass and 50/60 Hz notches (baseline wander, muscle noise
+and mains hum would otherwise swamp the spatial velocity):
+- the dominant beats are those whose QRS correlates with the most typical beat's; ectopic beats of another
+  shape (premature ventricular complexes) would blur the median beat's waves; when two shapes are nearly
+  equally common (bigeminy) the one not premature is dominant, and where most dominant beats are followed
+  early by an ectopic one, the T end is searched before it;
 - the spatial velocity of the median beat (speed of the heart vector over the 8 independent leads)
   marks QRS onset and offset where it stays below a share of its QRS maximum for 20 ms;
 - the spatial magnitude after the QRS (root mean square over leads, PR-segment level removed) gives the
-  T wave, whose end is where it falls below 10 % of the T peak's height (or turns up into the next wave);
+  T wave, whose end is where it falls below 10 % of the T peak's height, or turns up into the next wave
+  (a U wave or P wave); a hump after an early dip (a QT shorter than a QTc of 330 ms would allow, the
+  next P wave still to come) is the T wave itself after a shifted ST segment, and its end is searched on;
 - before the QRS, the same magnitude gives the P wave (its highest local maximum) and its onset, where
-  it falls below 10 % of the P height or, at fast rates, the trough between the previous T wave and P.
+  it falls below 15 % of the P height or, at fast rates, the trough between the previous T wave and P.
 Axes are the frontal-plane angles of the net areas of leads I and aVF over P, QRS and T, each lead's
 PR-segment level taken as zero.
 Written by hand because neurokit2's delineators (dwt, cwt, peak) put QRS onset and offset, P onset and
@@ -24,25 +30,16 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import signal as sps
 
+from melp import delineation
+from melp.delineation import MIN_BEATS, P_ONSET_SHARE, QRS_ONSET_SHARE, SHORTEST_QTC_S, T_END_SHARE, pr_segment
 from melp.data.beats import BeatInfo, beats
 from melp.data.preprocess import NYQUIST_MARGIN, bandpass_sos, zero_phase_filter
 from melp.record import STANDARD_LEADS, EcgRecord
 
 BEFORE_R_S, AFTER_R_S = 0.45, 0.65  # median-beat window around each R peak
-MIN_BEATS = 2  # beats needed for a median beat
-SMOOTH_S = 0.008  # moving average of the spatial velocity
-QRS_ONSET_SHARE, QRS_OFFSET_SHARE = 0.12, 0.12  # of the spatial velocity's QRS maximum
-QRS_SEARCH_S = 0.12  # the spatial velocity's QRS maximum searched within this of the R peak
-QRS_REACH_S = (0.16, 0.2)  # QRS onset searched up to this before the R peak, offset up to this after it
-QRS_HOLD_S = 0.02  # a QRS boundary: the velocity stays below its share this long
-T_SEARCH_S = (0.06, 0.55)  # T peak searched this long after QRS offset
-P_SEARCH_S = (0.30, 0.02)  # P peak searched this long before QRS onset (from, to)
-P_MIN_MV = 0.03  # a P wave must rise this far above baseline in the spatial magnitude
-P_ONSET_SHARE = 0.15  # P onset where the magnitude falls below this share of the P peak (above the trough before it)
-P_RR_SHARE = 0.4  # at fast rates the P search starts no earlier than this share of the RR before the QRS
-P_CONSISTENCY = 0.5  # median correlation of the beats' P windows with the median beat's, for a P wave
-MIN_PR_S = 0.07  # a "P wave" closer to the QRS than this is a pacing spike or the QRS onset
-T_END_SHARE = 0.1  # T end where the magnitude falls below this share of the T peak height
+PREMATURE_SHARE = 0.85  # a beat this early (share of the median RR) is premature
+ECTOPIC_MARGIN_S = 0.05  # in bigeminy the T end is searched up to this long before the ectopic R peak
+EARLY_ECTOPIC_SHARE = 0.25  # ... when this share of the measured beats is followed early by an ectopic beat
 NEXT_BEAT_SHARE = 0.75  # T end searched no later than this share of the median RR after the R peak
 MEASURE_BAND_HZ = (0.5, 40.0)  # delineation band (capped below Nyquist)
 MEASURE_FILTER_ORDER = 2
@@ -72,12 +69,18 @@ class Measurements:
     methods: dict[str, str] = field(default_factory=dict)
 
 
+def whole_beats(record: EcgRecord, r_peaks: np.ndarray) -> np.ndarray:
+    """(K,) bool: the R peaks with a whole median-beat window inside the record."""
+    before, after = int(BEFORE_R_S * record.fs), int(AFTER_R_S * record.fs)
+    return (r_peaks >= before) & (r_peaks + after <= record.n_samples)
+
+
 def beat_stack(record: EcgRecord, r_peaks: np.ndarray,
                signal: np.ndarray | None = None) -> tuple[np.ndarray, int] | None:
     """((K, 12, W) every whole beat around its R peak, index of the R peak in W), or None; from ``signal``
     (the record's own samples, or a filtered copy of them) when given."""
     before, after = int(BEFORE_R_S * record.fs), int(AFTER_R_S * record.fs)
-    inside = r_peaks[(r_peaks >= before) & (r_peaks + after <= record.n_samples)]
+    inside = r_peaks[whole_beats(record, r_peaks)]
     if inside.size < MIN_BEATS:
         return None
     samples = record.signal if signal is None else signal
@@ -101,94 +104,6 @@ def median_beat(record: EcgRecord, r_peaks: np.ndarray) -> tuple[np.ndarray, int
     """((12, W) median over beats of each lead around its R peak, index of the R peak in W), or None."""
     stacked = beat_stack(record, r_peaks)
     return None if stacked is None else (np.median(stacked[0], axis=0), stacked[1])
-
-
-def _moving_average(values: np.ndarray, width: int) -> np.ndarray:
-    return np.convolve(values, np.ones(max(width, 1)) / max(width, 1), mode="same")
-
-
-def _qrs_bounds(beat: np.ndarray, r_index: int, fs: float) -> tuple[int, int] | None:
-    """QRS onset and offset (samples in the median beat) from the spatial velocity of the independent leads."""
-    velocity = np.sqrt((np.diff(beat, axis=1, prepend=beat[:, :1]) ** 2).sum(axis=0)) * fs  # (W,) mV/s
-    velocity = _moving_average(velocity, int(SMOOTH_S * fs))
-    search = int(QRS_SEARCH_S * fs)
-    low, high = max(r_index - search, 1), min(r_index + search, beat.shape[1] - 1)
-    peak = velocity[low:high].max()
-    if peak <= 0:
-        return None
-    # each boundary is where the velocity stays below its share for QRS_HOLD_S: a dip between two parts of
-    # a wide or notched QRS (bundle branch block, paced, escape beats) is not its end
-    hold = int(QRS_HOLD_S * fs)
-    first, last = max(r_index - int(QRS_REACH_S[0] * fs), hold + 1), min(r_index + int(QRS_REACH_S[1] * fs),
-                                                                          beat.shape[1] - hold - 1)
-    onset = next((i for i in range(r_index, first - 1, -1) if velocity[i - hold:i + 1].max() < QRS_ONSET_SHARE * peak),
-                 None)
-    offset = next((i for i in range(r_index, last) if velocity[i:i + hold].max() < QRS_OFFSET_SHARE * peak), None)
-    return (onset, offset) if onset is not None and offset is not None else None
-
-
-def pr_segment(qrs_onset: int, fs: float) -> slice:
-    """The 20 ms of the PR segment ending 10 ms before QRS onset: the isoelectric level of the median beat."""
-    return slice(max(qrs_onset - int(0.03 * fs), 0), max(qrs_onset - int(0.01 * fs), 1))
-
-
-def _magnitude(beat: np.ndarray, baseline: slice) -> np.ndarray:
-    """(W,) root mean square over leads of the median beat with each lead's baseline level removed."""
-    level = np.median(beat[:, baseline], axis=1, keepdims=True)
-    return np.sqrt(((beat - level) ** 2).mean(axis=0))
-
-
-def _t_end(beat: np.ndarray, qrs_offset: int, fs: float, baseline: slice, limit: int) -> int | None:
-    """T end in the median beat, searched no later than ``limit`` (before the next beat's P wave)."""
-    magnitude = _magnitude(beat, baseline)
-    start, stop = qrs_offset + int(T_SEARCH_S[0] * fs), min(qrs_offset + int(T_SEARCH_S[1] * fs), limit)
-    if stop - start < 3:
-        return None
-    peak = start + int(np.argmax(magnitude[start:stop]))
-    level = float(magnitude[baseline].mean())
-    height = magnitude[peak] - level
-    smooth = _moving_average(magnitude, int(0.02 * fs))
-    for i in range(peak + 1, limit):
-        if magnitude[i] - level < T_END_SHARE * height:
-            return i
-        if i > peak + int(0.04 * fs) and smooth[i] > smooth[i - 1] and smooth[i] - level < 0.5 * height:
-            return i  # rising again before reaching baseline: the next wave begins, the T wave ended here
-    return None
-
-
-def _p_onset(beat: np.ndarray, qrs_onset: int, fs: float, rr_s: float | None) -> tuple[int, int] | None:
-    """(P onset, P peak) in the median beat, from the spatial magnitude before the QRS; None without a P wave.
-    The P peak is searched no earlier than ``P_RR_SHARE`` of the RR before the QRS (after the previous T
-    wave); its onset is where the magnitude falls below ``P_ONSET_SHARE`` of the P height, or, where the P
-    wave rises out of the previous T wave (fast rates), the trough between them."""
-    reach = min(P_SEARCH_S[0], P_RR_SHARE * rr_s) if rr_s else P_SEARCH_S[0]
-    first, last = qrs_onset - int(reach * fs), qrs_onset - int(P_SEARCH_S[1] * fs)
-    if first < 1 or last - first < 3:
-        return None
-    floor = max(qrs_onset - int(P_SEARCH_S[0] * fs), 1)  # the onset may lie before the peak's window
-    baseline = pr_segment(qrs_onset, fs)  # the level the PR and QT measurements share
-    magnitude = _magnitude(beat, baseline)
-    level = float(magnitude[baseline].mean())
-    window = magnitude[first:last]
-    # the highest local maximum: a maximum at either edge is the previous T wave's tail or the QRS upstroke
-    inner = np.flatnonzero((window[1:-1] >= window[:-2]) & (window[1:-1] >= window[2:])) + 1
-    if inner.size == 0:
-        return None
-    peak = first + int(inner[np.argmax(window[inner])])
-    height = magnitude[peak] - level
-    if height < P_MIN_MV:
-        return None
-    smooth = _moving_average(magnitude, int(0.02 * fs))
-    # the onset is measured up from the lowest point before the P wave, not from the PR segment: atrial
-    # repolarisation can move the PR segment off the level the P wave starts from
-    level = float(smooth[floor:peak].min())
-    height = magnitude[peak] - level
-    for i in range(peak, floor - 1, -1):
-        if magnitude[i] - level < P_ONSET_SHARE * height:
-            return i, peak
-        if i < peak - int(0.02 * fs) and smooth[i - 1] > smooth[i] and smooth[i] - level < 0.5 * height:
-            return i, peak  # rising again going back: the previous T wave; the trough is where the P wave starts
-    return None
 
 
 def _axis(beat: np.ndarray, start: int, stop: int, baseline: slice) -> float | None:
@@ -222,24 +137,57 @@ def _atrial_rate(info: BeatInfo, p_found: bool) -> float | None:
     return float(60.0 * info.fs / np.median(closest))
 
 
-def _p_is_consistent(stacked: np.ndarray, median: np.ndarray, rows: list[int], p_wave: tuple[int, int],
-                     qrs_onset: int, fs: float) -> bool:
-    """True when the beats share the median beat's P wave: each beat's P window (all independent leads)
-    correlates with the median's. Fibrillatory and flutter waves are not locked to the QRS, so a bump in
-    the median beat that no single beat repeats is not a P wave; nor is one closer than MIN_PR_S to the QRS
-    (a pacing spike or the QRS's own onset)."""
-    onset, _ = p_wave
-    if (qrs_onset - onset) / fs < MIN_PR_S:
-        return False
-    window = slice(onset, qrs_onset)
-    template = median[rows, window].reshape(-1)
-    template = template - template.mean()
-    correlations = []
-    for beat in stacked[:, rows, window]:
-        values = beat.reshape(-1) - beat.mean()
-        denominator = np.linalg.norm(values) * np.linalg.norm(template)
-        correlations.append(float(values @ template / denominator) if denominator > 0 else 0.0)
-    return float(np.median(correlations)) >= P_CONSISTENCY
+def _measured_beats(record: EcgRecord, info: BeatInfo,
+                    rows: list[int]) -> tuple[np.ndarray, int, float | None, int] | None:
+    """(the whole beats of the dominant shape (K, 12, W), R index in W, seconds after the R peak by which an
+    ectopic beat has begun when most of them are followed early by one (else None), how many whole beats of
+    another shape were left out), or None without whole beats."""
+    stacked = beat_stack(record, info.r_peaks, measurement_signal(record))
+    if stacked is None:
+        return None
+    beats_, r_index = stacked
+    whole = whole_beats(record, info.r_peaks)
+    preceding = np.concatenate([[np.nan], info.rr])[whole]  # (K,) s from the beat before
+    dominant = delineation.dominant_beats(beats_, r_index, rows, record.fs, preceding)
+    if not MIN_BEATS <= dominant.sum() < dominant.size:
+        return beats_, r_index, None, 0
+    following = np.concatenate([info.rr, [np.nan]])[whole]  # (K,) s to the beat after
+    known = np.isfinite(preceding[dominant])
+    cycle_s = float(np.median(preceding[dominant][known])) if known.any() else float(np.median(info.rr))
+    early = dominant & np.concatenate([~dominant[1:], [False]]) & (following < PREMATURE_SHARE * cycle_s)
+    ectopic_after_s = None
+    if early.sum() >= EARLY_ECTOPIC_SHARE * dominant.sum():  # bigeminy, trigeminy: the median beat would show it
+        ectopic_after_s = float(np.median(following[early])) - ECTOPIC_MARGIN_S
+    return beats_[dominant], r_index, ectopic_after_s, int((~dominant).sum())
+
+
+def _delineate(stacked: np.ndarray, r_index: int, rows: list[int], fs: float, rr_s: float | None,
+               ectopic_after_s: float | None) -> tuple[dict[str, float | None], bool, bool]:
+    """(intervals and axes, P wave found, QRS found) from the median of ``stacked`` (K, 12, W)."""
+    values: dict[str, float | None] = dict.fromkeys(("pr_ms", "qrs_ms", "qt_ms", "p_axis", "qrs_axis", "t_axis"))
+    beat = np.median(stacked, axis=0)  # (12, W)
+    bounds = delineation.qrs_bounds(beat[rows], r_index, fs)
+    if bounds is None:
+        return values, False, False
+    onset, offset = bounds
+    values["qrs_ms"] = (offset - onset) / fs * MS
+    baseline = pr_segment(onset, fs)
+    values["qrs_axis"] = _axis(beat, onset, offset, baseline)
+    p_wave = delineation.p_onset(beat[rows], onset, fs, rr_s)
+    p_found = p_wave is not None and delineation.p_is_consistent(stacked, beat, rows, p_wave, onset, fs)
+    if p_found:
+        values["pr_ms"] = (onset - p_wave[0]) / fs * MS
+        values["p_axis"] = _axis(beat, p_wave[0], onset, baseline)
+    limit = r_index + int(NEXT_BEAT_SHARE * rr_s * fs) if rr_s else beat.shape[1] - 1
+    if ectopic_after_s is not None:
+        limit = min(limit, r_index + int(ectopic_after_s * fs))
+    next_p = p_wave[0] + int(rr_s * fs) if p_found and rr_s else None
+    shortest_end = onset + int(SHORTEST_QTC_S * rr_s ** (1 / 3) * fs) if rr_s else None
+    t_end = delineation.t_end(beat[rows], offset, fs, baseline, min(limit, beat.shape[1] - 1), next_p, shortest_end)
+    if t_end is not None:
+        values["qt_ms"] = (t_end - onset) / fs * MS
+        values["t_axis"] = _axis(beat, offset, t_end, baseline)
+    return values, p_found, True
 
 
 def measure(record: EcgRecord) -> Measurements:
@@ -249,33 +197,17 @@ def measure(record: EcgRecord) -> Measurements:
                              f"(positions from lead {info.lead or 'none'})"}
     heart_rate = float(info.heart_rate) if np.isfinite(info.heart_rate) else None
     rr_ms = float(np.mean(info.rr) * MS) if info.rr.size else None
-    values: dict[str, float | None] = dict.fromkeys(("pr_ms", "qrs_ms", "qt_ms", "p_axis", "qrs_axis", "t_axis"))
-    stacked = beat_stack(record, info.r_peaks, measurement_signal(record))
-    found = None if stacked is None else (np.median(stacked[0], axis=0), stacked[1])
     median_rr_s = float(np.median(info.rr)) if info.rr.size else None
+    rows = [STANDARD_LEADS.index(name) for name in INDEPENDENT_LEADS if record.lead_mask[STANDARD_LEADS.index(name)]]
+    values: dict[str, float | None] = dict.fromkeys(("pr_ms", "qrs_ms", "qt_ms", "p_axis", "qrs_axis", "t_axis"))
     p_found = False
-    if found is None:
+    measured = _measured_beats(record, info, rows)
+    if measured is None:
         methods["intervals"] = f"not measurable: fewer than {MIN_BEATS} whole beats"
     else:
-        beat, r_index = found
-        rows = [STANDARD_LEADS.index(name) for name in INDEPENDENT_LEADS if record.lead_mask[STANDARD_LEADS.index(name)]]
-        bounds = _qrs_bounds(beat[rows], r_index, record.fs)
-        if bounds is not None:
-            onset, offset = bounds
-            values["qrs_ms"] = (offset - onset) / record.fs * MS
-            baseline = pr_segment(onset, record.fs)
-            values["qrs_axis"] = _axis(beat, onset, offset, baseline)
-            next_beat = r_index + int(NEXT_BEAT_SHARE * median_rr_s * record.fs) if median_rr_s else beat.shape[1] - 1
-            t_end = _t_end(beat[rows], offset, record.fs, baseline, min(next_beat, beat.shape[1] - 1))
-            if t_end is not None:
-                values["qt_ms"] = (t_end - onset) / record.fs * MS
-                values["t_axis"] = _axis(beat, offset, t_end, baseline)
-            p_wave = _p_onset(beat[rows], onset, record.fs, median_rr_s)
-            p_found = p_wave is not None and _p_is_consistent(stacked[0], beat, rows, p_wave, onset, record.fs)
-            if p_found:
-                values["pr_ms"] = (onset - p_wave[0]) / record.fs * MS
-                values["p_axis"] = _axis(beat, p_wave[0], onset, baseline)
-        methods.update(_interval_methods(values, info.n_beats, bounds is not None))
+        stacked, r_index, ectopic_after_s, left_out = measured
+        values, p_found, qrs_found = _delineate(stacked, r_index, rows, record.fs, median_rr_s, ectopic_after_s)
+        methods.update(_interval_methods(values, len(stacked), left_out, qrs_found))
     qt, rr_s = values["qt_ms"], (rr_ms / MS if rr_ms else None)
     atrial = _atrial_rate(info, p_found)
     if atrial is not None and heart_rate is not None and abs(atrial - heart_rate) <= 0.1 * heart_rate:
@@ -291,8 +223,8 @@ def measure(record: EcgRecord) -> Measurements:
     )
 
 
-def _interval_methods(values: dict[str, float | None], n_beats: int, qrs_found: bool) -> dict[str, str]:
-    median = f"median beat of {n_beats} beats"
+def _interval_methods(values: dict[str, float | None], n_median: int, left_out: int, qrs_found: bool) -> dict[str, str]:
+    median = f"median beat of {n_median} beats" + (f"; {left_out} of another shape left out" if left_out else "")
     text = {
         "qrs_ms": f"QRS onset to offset where the spatial velocity crosses {QRS_ONSET_SHARE:.0%} of its peak ({median})",
         "pr_ms": f"P onset (spatial magnitude below {P_ONSET_SHARE:.0%} of the P peak, or the trough after the T "

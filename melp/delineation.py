@@ -1,0 +1,187 @@
+"""Delineation of a median beat: the dominant beats, QRS onset and offset, T end, P onset (``melp.measure``).
+
+How each boundary is found, and why by hand, is in ``melp.measurements``' docstring; every function here
+works on samples of one (12 or 8, W) median beat (or the (K, 12, W) beats it is the median of).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+MIN_BEATS = 2  # beats needed for a median beat (and for a group of one shape)
+DOMINANT_QRS_S = (0.06, 0.08)  # QRS window around the R peak that beat shapes are compared over
+DOMINANT_CORRELATION = 0.9  # beats of one shape correlate above this over that window
+DOMINANT_TIE_SHARE = 0.7  # a second shape this common (share of the first) competes for dominant
+SMOOTH_S = 0.008  # moving average of the spatial velocity
+QRS_ONSET_SHARE, QRS_OFFSET_SHARE = 0.12, 0.12  # of the spatial velocity's QRS maximum
+QRS_SEARCH_S = 0.12  # the spatial velocity's QRS maximum searched within this of the R peak
+QRS_REACH_S = (0.16, 0.2)  # QRS onset searched up to this before the R peak, offset up to this after it
+QRS_HOLD_S = 0.02  # a QRS boundary: the velocity stays below its share this long
+T_SEARCH_S = (0.06, 0.55)  # T peak searched this long after QRS offset
+P_SEARCH_S = (0.30, 0.02)  # P peak searched this long before QRS onset (from, to)
+P_MIN_MV = 0.03  # a P wave must rise this far above baseline in the spatial magnitude
+P_ONSET_SHARE = 0.15  # P onset where the magnitude falls below this share of the P peak (above the trough before it)
+P_RR_SHARE = 0.4  # at fast rates the P search starts no earlier than this share of the RR before the QRS
+P_CONSISTENCY = 0.5  # median correlation of the beats' P windows with the median beat's, for a P wave
+MIN_PR_S = 0.07  # a "P wave" closer to the QRS than this is a pacing spike or the QRS onset
+T_END_SHARE = 0.1  # T end where the magnitude falls below this share of the T peak height
+T_HUMP_SHARE = 0.4  # after an early dip, a hump this tall (share of the T height) is still the T wave
+SHORTEST_QTC_S = 0.33  # Fridericia QTc below this is short-QT territory: a dip earlier than it is not the T end
+
+
+def dominant_beats(stacked: np.ndarray, r_index: int, rows: list[int], fs: float,
+                   preceding_rr: np.ndarray) -> np.ndarray:
+    """(K,) bool: the beats of the dominant QRS shape, which intervals are measured on (ectopic beats of
+    another shape, e.g. premature ventricular complexes, would blur the median beat's waves).
+
+    Beats whose QRS windows (independent leads) correlate above DOMINANT_CORRELATION with the most
+    typical beat form its group; when a second shape is nearly as common (bigeminy), the group whose beats
+    come later after the beat before them (not premature) is the dominant one. ``preceding_rr`` (K,)
+    seconds, NaN for the first beat."""
+    window = slice(max(r_index - int(DOMINANT_QRS_S[0] * fs), 0), r_index + int(DOMINANT_QRS_S[1] * fs))
+    shapes = stacked[:, rows, window].reshape(len(stacked), -1)
+    shapes = shapes - shapes.mean(axis=1, keepdims=True)
+    norms = np.linalg.norm(shapes, axis=1, keepdims=True)
+    shapes = shapes / np.where(norms > 0, norms, 1.0)
+    similar = shapes @ shapes.T > DOMINANT_CORRELATION  # (K, K)
+    first = similar[int(np.argmax(similar.sum(axis=1)))]
+    rest = ~first
+    if rest.sum() < MIN_BEATS:
+        return first
+    counts = np.where(rest, (similar & rest[None, :]).sum(axis=1), -1)
+    second = similar[int(np.argmax(counts))] & rest
+    if second.sum() < DOMINANT_TIE_SHARE * first.sum():
+        return first
+    later = np.nanmedian(preceding_rr[second]) > np.nanmedian(preceding_rr[first]) if np.isfinite(
+        preceding_rr[second]).any() and np.isfinite(preceding_rr[first]).any() else False
+    return second if later else first
+
+
+def _moving_average(values: np.ndarray, width: int) -> np.ndarray:
+    return np.convolve(values, np.ones(max(width, 1)) / max(width, 1), mode="same")
+
+
+def qrs_bounds(beat: np.ndarray, r_index: int, fs: float) -> tuple[int, int] | None:
+    """QRS onset and offset (samples in the median beat) from the spatial velocity of the independent leads."""
+    velocity = np.sqrt((np.diff(beat, axis=1, prepend=beat[:, :1]) ** 2).sum(axis=0)) * fs  # (W,) mV/s
+    velocity = _moving_average(velocity, int(SMOOTH_S * fs))
+    search = int(QRS_SEARCH_S * fs)
+    low, high = max(r_index - search, 1), min(r_index + search, beat.shape[1] - 1)
+    peak = velocity[low:high].max()
+    if peak <= 0:
+        return None
+    # each boundary is where the velocity stays below its share for QRS_HOLD_S: a dip between two parts of
+    # a wide or notched QRS (bundle branch block, paced, escape beats) is not its end
+    hold = int(QRS_HOLD_S * fs)
+    first, last = max(r_index - int(QRS_REACH_S[0] * fs), hold + 1), min(r_index + int(QRS_REACH_S[1] * fs),
+                                                                          beat.shape[1] - hold - 1)
+    onset = next((i for i in range(r_index, first - 1, -1) if velocity[i - hold:i + 1].max() < QRS_ONSET_SHARE * peak),
+                 None)
+    offset = next((i for i in range(r_index, last) if velocity[i:i + hold].max() < QRS_OFFSET_SHARE * peak), None)
+    return (onset, offset) if onset is not None and offset is not None else None
+
+
+def pr_segment(qrs_onset: int, fs: float) -> slice:
+    """The 20 ms of the PR segment ending 10 ms before QRS onset: the isoelectric level of the median beat."""
+    return slice(max(qrs_onset - int(0.03 * fs), 0), max(qrs_onset - int(0.01 * fs), 1))
+
+
+def magnitude_curve(beat: np.ndarray, baseline: slice) -> np.ndarray:
+    """(W,) root mean square over leads of the median beat with each lead's baseline level removed."""
+    level = np.median(beat[:, baseline], axis=1, keepdims=True)
+    return np.sqrt(((beat - level) ** 2).mean(axis=0))
+
+
+def t_end(beat: np.ndarray, qrs_offset: int, fs: float, baseline: slice, limit: int,
+           next_p: int | None = None, shortest_end: int | None = None) -> int | None:
+    """T end in the median beat, searched no later than ``limit`` (before the next beat's P wave).
+    A rise before the magnitude reaches the baseline is the next wave (a U wave, the next P wave), unless
+    it comes too early for the T wave to have ended (before ``shortest_end``, a QT shorter than
+    SHORTEST_QTC_S allows), the next beat's P wave is known to start after it (``next_p``), and the hump
+    reaches T_HUMP_SHARE of the T height: then it is the T wave itself, after an ST segment shifted off
+    the baseline whose level the magnitude took for the T peak."""
+    magnitude = magnitude_curve(beat, baseline)
+    start, stop = qrs_offset + int(T_SEARCH_S[0] * fs), min(qrs_offset + int(T_SEARCH_S[1] * fs), limit)
+    if stop - start < 3:
+        return None
+    peak = start + int(np.argmax(magnitude[start:stop]))
+    level = float(magnitude[baseline].mean())
+    height = magnitude[peak] - level
+    smooth = _moving_average(magnitude, int(0.02 * fs))
+    i = peak + 1
+    while i < limit:
+        if magnitude[i] - level < T_END_SHARE * height:
+            return i
+        if i > peak + int(0.04 * fs) and smooth[i] > smooth[i - 1] and smooth[i] - level < 0.5 * height:
+            top = _next_maximum(smooth, i, limit)
+            if not (next_p is not None and shortest_end is not None and i < shortest_end and top is not None
+                    and top < next_p and smooth[top] - level >= T_HUMP_SHARE * height):
+                return i  # rising again before reaching baseline: the next wave begins, the T wave ended here
+            peak, i = top, top  # ST segment then T wave: the T wave's end comes after this hump
+        i += 1
+    return None
+
+
+def _next_maximum(values: np.ndarray, start: int, stop: int) -> int | None:
+    """The first local maximum of ``values`` in [start, stop), or None when it keeps rising to ``stop``."""
+    for i in range(start, stop - 1):
+        if values[i + 1] < values[i]:
+            return i
+    return None
+
+
+def p_onset(beat: np.ndarray, qrs_onset: int, fs: float, rr_s: float | None) -> tuple[int, int] | None:
+    """(P onset, P peak) in the median beat, from the spatial magnitude before the QRS; None without a P wave.
+    The P peak is searched no earlier than ``P_RR_SHARE`` of the RR before the QRS (after the previous T
+    wave); its onset is where the magnitude falls below ``P_ONSET_SHARE`` of the P height, or, where the P
+    wave rises out of the previous T wave (fast rates), the trough between them."""
+    reach = min(P_SEARCH_S[0], P_RR_SHARE * rr_s) if rr_s else P_SEARCH_S[0]
+    first, last = qrs_onset - int(reach * fs), qrs_onset - int(P_SEARCH_S[1] * fs)
+    if first < 1 or last - first < 3:
+        return None
+    floor = max(qrs_onset - int(P_SEARCH_S[0] * fs), 1)  # the onset may lie before the peak's window
+    baseline = pr_segment(qrs_onset, fs)  # the level the PR and QT measurements share
+    magnitude = magnitude_curve(beat, baseline)
+    level = float(magnitude[baseline].mean())
+    window = magnitude[first:last]
+    # the highest local maximum: a maximum at either edge is the previous T wave's tail or the QRS upstroke
+    inner = np.flatnonzero((window[1:-1] >= window[:-2]) & (window[1:-1] >= window[2:])) + 1
+    if inner.size == 0:
+        return None
+    peak = first + int(inner[np.argmax(window[inner])])
+    height = magnitude[peak] - level
+    if height < P_MIN_MV:
+        return None
+    smooth = _moving_average(magnitude, int(0.02 * fs))
+    # the onset is measured up from the lowest point before the P wave, not from the PR segment: atrial
+    # repolarisation can move the PR segment off the level the P wave starts from
+    level = float(smooth[floor:peak].min())
+    height = magnitude[peak] - level
+    for i in range(peak, floor - 1, -1):
+        if magnitude[i] - level < P_ONSET_SHARE * height:
+            return i, peak
+        if i < peak - int(0.02 * fs) and smooth[i - 1] > smooth[i] and (
+                smooth[i] - level < 0.5 * height or smooth[floor:i].max() > magnitude[peak]):
+            # rising again going back, low or into a wave taller than the P wave: the previous T wave; the
+            # trough is where the P wave starts (a notch high up between two lower humps is a bifid P wave)
+            return i, peak
+    return None
+
+
+def p_is_consistent(stacked: np.ndarray, median: np.ndarray, rows: list[int], p_wave: tuple[int, int],
+                     qrs_onset: int, fs: float) -> bool:
+    """True when the beats share the median beat's P wave: each beat's P window (all independent leads)
+    correlates with the median's. Fibrillatory and flutter waves are not locked to the QRS, so a bump in
+    the median beat that no single beat repeats is not a P wave; nor is one closer than MIN_PR_S to the QRS
+    (a pacing spike or the QRS's own onset)."""
+    onset, _ = p_wave
+    if (qrs_onset - onset) / fs < MIN_PR_S:
+        return False
+    window = slice(onset, qrs_onset)
+    template = median[rows, window].reshape(-1)
+    template = template - template.mean()
+    correlations = []
+    for beat in stacked[:, rows, window]:
+        values = beat.reshape(-1) - beat.mean()
+        denominator = np.linalg.norm(values) * np.linalg.norm(template)
+        correlations.append(float(values @ template / denominator) if denominator > 0 else 0.0)
+    return float(np.median(correlations)) >= P_CONSISTENCY
