@@ -74,11 +74,10 @@ def build_explanation(model, record: EcgRecord, text: str | None, window: int | 
     signals, lead_masks, results = preprocess_batch([piece], config)  # (1, 12, T), (1, 12)
     r_peaks = input_heartbeats(signals[0], config.fs, results[0].leads, lead_masks[0], piece.record_id)  # (K,)
     padded, _ = pad_heartbeats(r_peaks)
-    heartbeats = (torch.from_numpy(padded[None, :r_peaks.size].astype(np.int64)).to(model.device)  # (1, K)
-                  if r_peaks.size else None)
+    beat_samples = padded[None, :r_peaks.size].astype(np.int64) if r_peaks.size else None  # (1, K)
+    heartbeats = torch.from_numpy(beat_samples).to(model.device) if beat_samples is not None else None
     with model.evaluating():
-        ecg = model.encode_ecg_tensors(torch.from_numpy(signals).to(model.device),
-                                       torch.from_numpy(lead_masks).to(model.device), heartbeats)
+        ecg = model.encode_window(signals, lead_masks, beat_samples)  # kept: the next question reuses it
         generated = text is None
         if generated:
             greedy = GenerationConfig(max_new_tokens=model.decoder.context_length - 1)

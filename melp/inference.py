@@ -13,6 +13,7 @@ Long records (``window=``):
 """
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
@@ -25,6 +26,7 @@ from melp.data.preprocess import PreprocessConfig, preprocess_batch, windows
 from melp.embeddings import EcgEmbeddings
 from melp.generation import GenerationConfig, generate
 from melp.record import EcgRecord
+from melp.window_cache import WindowCache, window_key
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -37,6 +39,7 @@ Prompts = Sequence[str | Sequence[str]]
 WINDOW_MODES = ("first", "all", "best")
 DEFAULT_BATCH_SIZE = 32
 TEXT_BATCH_SIZE = 64
+_WINDOW_CACHE_LOCK = threading.Lock()  # creates each model's WindowCache once
 
 
 def as_record_list(records: Records) -> list[EcgRecord]:
@@ -75,6 +78,41 @@ class InferenceMixin:
             for tower in (self.ecg_encoder, self.decoder):
                 quantize_int8(tower)
         self.precision = chosen
+        self._window_cache.clear()
+
+    @property
+    def _window_cache(self) -> WindowCache:
+        cache = self.__dict__.get("_kept_windows")
+        if cache is None:
+            with _WINDOW_CACHE_LOCK:
+                cache = self.__dict__.setdefault("_kept_windows", WindowCache())
+        return cache
+
+    def train(self, mode: bool = True):
+        if mode:  # weights may change from here on: outputs kept for single windows would go stale
+            self._window_cache.clear()
+        return super().train(mode)
+
+    def load_state_dict(self, *args, **kwargs):
+        self._window_cache.clear()
+        return super().load_state_dict(*args, **kwargs)
+
+    def encode_window(self, signals: np.ndarray, lead_masks: np.ndarray,
+                      heartbeats: np.ndarray | None = None) -> dict[str, torch.Tensor]:
+        """``encode_ecg_tensors`` on preprocessed (B, 12, T) signals, (B, 12) lead masks and optional (B, K)
+        heartbeats, inside ``evaluating()``; a single window's outputs are kept by content and shared by the
+        next question about the same window (melp.window_cache). Readers must not change them."""
+        key = window_key(signals, lead_masks, heartbeats, self.precision) if len(signals) == 1 else None
+        found = self._window_cache.get(key) if key is not None else None
+        if found is not None:
+            return found
+        outputs = self.encode_ecg_tensors(
+            torch.from_numpy(np.ascontiguousarray(signals)).to(self._device),
+            torch.from_numpy(np.ascontiguousarray(lead_masks)).to(self._device),
+            None if heartbeats is None else torch.from_numpy(heartbeats.astype(np.int64)).to(self._device))
+        if key is not None:
+            self._window_cache.put(key, outputs)
+        return outputs
 
     @contextmanager
     def evaluating(self) -> Iterator[None]:
@@ -112,8 +150,7 @@ class InferenceMixin:
             for start in range(0, len(pieces), batch_size):
                 batch = [piece for _, piece in pieces[start:start + batch_size]]
                 signals, lead_masks, _ = preprocess_batch(batch, config)  # (B, 12, T), (B, 12)
-                outputs = self.encode_ecg_tensors(torch.from_numpy(signals).to(self._device),
-                                                  torch.from_numpy(lead_masks).to(self._device))
+                outputs = self.encode_window(signals, lead_masks)
                 for key in keys:
                     collected[key].append(outputs[key].float().cpu().numpy())
         stacked = {key: np.concatenate(parts) if parts else np.zeros((0,)) for key, parts in collected.items()}
