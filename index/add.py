@@ -9,7 +9,6 @@ the library (same source file, or same synthetic seed and index) are skipped.
 """
 from __future__ import annotations
 
-import argparse
 import logging
 from pathlib import Path
 from typing import Any, Callable
@@ -19,6 +18,7 @@ import pandas as pd
 
 from melp.logs import configure_logging
 from index.assemble import library_content, write_library
+from index.commands import library_model, library_parser
 from index.embed import DEFAULT_BATCH_SIZE, DEFAULT_SHARD_SIZE, embed_into_store, read_all_shards, shard_count
 from index.faiss_index import EXACT_MAX_VECTORS
 from index.library import Library
@@ -100,18 +100,11 @@ def add_records(
 
 
 def main(argv: list[str] | None = None) -> None:
-    import melp
-
     configure_logging()
-    parser = argparse.ArgumentParser(prog="python -m index.add", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--library", required=True, type=Path, help="existing library folder")
-    parser.add_argument("--source", required=True, help="same forms as python -m index.build --source")
-    parser.add_argument("--model", default=None, help="checkpoint folder (default: the one the library names)")
-    parser.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE)
-    parser.add_argument("--force", action="store_true", help="append even if the model fingerprint differs")
+    parser = library_parser("python -m index.add", __doc__.split("\n\n")[0],
+                            "append even if the model fingerprint differs")
     args = parser.parse_args(argv)
-    model = melp.load(args.model or Manifest.read(args.library).model_path)
-    manifest = add_records(args.library, args.source, model, args.batch_size, force=args.force)
+    manifest = add_records(args.library, args.source, library_model(args), args.batch_size, force=args.force)
     logger.info("library %s now holds %d records", args.library, manifest.n_records)
 
 

@@ -13,7 +13,6 @@ is swapped in (``melp.atomic``), so an interrupted run leaves the library as it 
 """
 from __future__ import annotations
 
-import argparse
 import io
 import logging
 import shutil
@@ -25,6 +24,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from index.embed import DEFAULT_BATCH_SIZE, load_readable
+from index.commands import library_model, library_parser
 from index.manifest import MANIFEST_FILE, Manifest, ReferenceEntry, now_iso
 from index.sources import parse_source
 from melp.atomic import new_temp_folder, remove_stale_temporaries, replace_folder, write_bytes_atomic
@@ -102,17 +102,11 @@ def add_reference(library_dir: str | Path, source: str, model: Any, batch_size: 
 
 
 def main(argv: list[str] | None = None) -> None:
-    import melp
-
     configure_logging()
-    parser = argparse.ArgumentParser(prog="python -m index.reference", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--library", required=True, type=Path, help="existing library folder")
-    parser.add_argument("--source", required=True, help="same forms as python -m index.build --source")
-    parser.add_argument("--model", default=None, help="checkpoint folder (default: the one the library names)")
-    parser.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE)
+    parser = library_parser("python -m index.reference", __doc__.split("\n\n")[0],
+                            "embed with this model even if the library's fingerprint differs")
     args = parser.parse_args(argv)
-    model = melp.load(args.model or Manifest.read(args.library).model_path)
-    manifest = add_reference(args.library, args.source, model, args.batch_size)
+    manifest = add_reference(args.library, args.source, library_model(args), args.batch_size, force=args.force)
     logger.info("library %s: %d reference ECGs", args.library, manifest.reference.count)
 
 
