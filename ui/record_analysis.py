@@ -14,12 +14,10 @@ once it had drawn the load's figure (measured with playwright, 0.3-0.4 s).
 """
 from __future__ import annotations
 
-import hashlib
 import inspect
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import gradio as gr
@@ -36,11 +34,6 @@ INPUTS = ("session", "beams", "max_tokens", "prompts", "preset", "k", "overlays"
 MAX_TABS = 10_000  # browser tabs remembered (a few dozen bytes each); the oldest are forgotten first
 
 
-def _digest(path: str | Path) -> bytes:
-    """A digest of an upload's temporary path: comparable, but no file name is kept in memory."""
-    return hashlib.blake2b(str(path).encode(), digest_size=16).digest()
-
-
 def _tab(request: gr.Request | None) -> str | None:
     return getattr(request, "session_hash", None) if request is not None else None
 
@@ -53,7 +46,7 @@ class ShownRecords:
 
     def __init__(self, capacity: int = MAX_TABS):
         self._shown: OrderedDict[str, str] = OrderedDict()
-        self._uploaded: OrderedDict[str, frozenset[bytes]] = OrderedDict()  # tab -> its last upload's files (digests)
+        self._uploaded: OrderedDict[str, frozenset[str]] = OrderedDict()  # tab -> files its last upload listed
         self._capacity = capacity
         self._lock = threading.Lock()
 
@@ -65,14 +58,13 @@ class ShownRecords:
         tab = _tab(request)
         if tab is None or not isinstance(files, list):
             return files
-        digests = [_digest(path) for path in files]  # kept instead of the paths, which hold file names
         with self._lock:
             before = self._uploaded.get(tab, frozenset())
-            self._uploaded[tab] = frozenset(digests)
+            self._uploaded[tab] = frozenset(map(str, files))
             self._uploaded.move_to_end(tab)
             while len(self._uploaded) > self._capacity:
                 self._uploaded.popitem(last=False)
-        fresh = [path for path, digest in zip(files, digests) if digest not in before]
+        fresh = [path for path in files if str(path) not in before]
         return fresh or files
 
     def show(self, request: gr.Request | None, session: Session) -> None:
