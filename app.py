@@ -39,9 +39,9 @@ MAX_UPLOAD_SIZE = "60mb"  # gradio refuses bigger files before they reach a hand
 DELETE_CACHE = (60, 60)
 LOADING_BANNER = ("Loading the model and the library of similar ECGs (a few seconds); you can choose a file "
                   "meanwhile.")
-# A load runs for each new record even while the last record's event is pending: gradio's default ("once")
-# dropped it (the second record kept the first one's panels); it starts once the last one has ended
-# (ui.record_analysis.LoadAndAnalyse).
+# What a load starts runs for each new record, even while the last record's is pending: gradio's default
+# ("once") dropped it (the second record kept the first one's panels); the old one stops by itself
+# (ui.record_analysis).
 CHAINED = dict(trigger_mode="multiple")
 
 

@@ -1,6 +1,5 @@
 """A load in the browser and what follows it (findings, report, overlays, scores, neighbours), as one
-streaming event (``LoadAndAnalyse``) that stops, and never shows a result, once its tab has moved on to
-another record.
+streaming event (``LoadAndAnalyse``) that stops as soon as the person has moved on to another record.
 
 Why one event and not a chain of five: each step of a chain is queued on its own and reads the session
 when it starts, so a step of the old record's chain that started after a new load analysed the new record
@@ -154,9 +153,7 @@ class LoadAndAnalyse:
     load's figure (0.3-0.4 s, measured with playwright); here the server analyses while the browser draws.
     ``load`` returns (session, record markdown, figure) from ``n_load_inputs`` inputs; the analysis inputs
     (INPUTS without the session) follow them. The record is noted as its tab's (``ShownRecords``) in the
-    same call. The app queues these events with every model call, one at a time, so a newer load in the
-    same tab starts once this one has ended; the steps still check the note, so an analysis never shows
-    its results over a record the tab has moved on from."""
+    same call, so a newer load stops this one's analysis."""
 
     load: Callable
     n_load_inputs: int
