@@ -181,18 +181,17 @@ def wire_loading(ui: layout.Layout, resources: Resources, config: Any | None, sh
     # the analysis calls the model: one such event at a time (2 CPU cores), as every model call
     limits = dict(concurrency_limit=MODEL_CONCURRENCY, concurrency_id="model") if record_analysis else {}
 
-    def wire(listen, load, inputs: list, parameters: list[str], api_name: str, uploads: bool = False):
-        streamed = LoadAndAnalyse(load, len(inputs), record_analysis, shown, uploads).event_function(parameters)
+    def wire(listen, load, inputs: list, parameters: list[str], api_name: str):
+        streamed = LoadAndAnalyse(load, len(inputs), record_analysis, shown).event_function(parameters)
         event = listen(streamed, inputs + options, outputs, show_progress="minimal", **limits, **CHAINED, **private)
         gr.Button(visible=False, elem_id=f"api-{api_name.replace('_', '-')}").click(
             shown.noting(load), inputs, loaded, api_name=api_name)
         return event
 
     upload = wire(ui.files.upload, partial(handlers.load_upload, preprocess_config=config),
-                  [ui.files, ui.fs_hint, ui.units], ["files", "fs_hint", "units"], "load_record", uploads=True)
-    # a new upload replaces the record, never adds to it: the box is emptied in the browser once the event
-    # ends (a server round trip left a moment in which a second file chosen quickly was emptied with it), and
-    # a file chosen before then is read without the last upload's (ShownRecords.fresh_files)
+                  [ui.files, ui.fs_hint, ui.units], ["files", "fs_hint", "units"], "load_record")
+    # a new upload replaces the record, never adds to it: the box is emptied in the browser at once (a server
+    # round trip left a moment in which a second file chosen quickly was emptied with it)
     upload.then(None, None, ui.files, js="() => null", **private)
     wire(ui.example_button.click, partial(_load_example, resources=resources, preprocess_config=config),
          [ui.example_choice], ["label"], "load_example")

@@ -199,18 +199,6 @@ def test_a_second_upload_replaces_the_first_and_a_later_window_can_be_shown(brow
     page.wait_for_function("() => document.querySelector('#ecg-plot .js-plotly-plot')._fullLayout.xaxis.range[1] > 30")
 
 
-def test_a_file_chosen_while_the_last_record_is_analysed_replaces_it(browser, app_url, records):
-    """The box is emptied only once the load's event (its analysis included) ends; a file chosen before
-    then joins the last one's in the browser, and is read alone (before: "found 2 .hea files")."""
-    page = _page(browser, app_url, 1500)
-    page.locator("#upload input[type=file]").set_input_files([str(path) for path in records["af01"]])
-    sync_api.expect(page.locator("#record-info")).to_contain_text("af01", timeout=STEP_TIMEOUT_MS)
-    page.locator("#upload input[type=file]").set_input_files([str(path) for path in records["lbbb02"]])
-    sync_api.expect(page.locator("#record-info")).to_contain_text("lbbb02", timeout=STEP_TIMEOUT_MS)
-    sync_api.expect(page.locator("#findings")).to_contain_text("lbbb02", timeout=STEP_TIMEOUT_MS)
-    assert "af01" not in page.locator("#record-info").inner_text()
-
-
 def test_export_gives_a_pdf_page_at_true_scale(browser, app_url, records):
     page = _page(browser, app_url, 1500)
     _upload(page, records["af01"], "af01")

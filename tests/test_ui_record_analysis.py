@@ -196,29 +196,3 @@ def test_the_event_function_names_the_request_and_every_input_for_gradio():
     assert list(parameters)[:2] == ["request", "label"] and parameters["request"].annotation is gr.Request
     assert list(parameters)[2:] == [name for name in INPUTS if name != "session"]
     assert inspect.isgeneratorfunction(function)
-
-
-def test_an_upload_chosen_before_the_last_one_ended_reads_only_its_new_files():
-    """The upload box is emptied when a load's event ends; a file chosen before then is added to the last
-    upload's files in the browser, and must replace the record, not join it ("found 2 .hea files")."""
-    shown = ShownRecords()
-    assert shown.fresh_files(TAB, ["/u/1/a.hea", "/u/1/a.dat"]) == ["/u/1/a.hea", "/u/1/a.dat"]
-    assert shown.fresh_files(TAB, ["/u/1/a.hea", "/u/1/a.dat", "/u/2/b.hea", "/u/2/b.dat"]) == ["/u/2/b.hea",
-                                                                                                 "/u/2/b.dat"]
-    assert shown.fresh_files(TAB, ["/u/2/b.hea", "/u/2/b.dat"]) == ["/u/2/b.hea", "/u/2/b.dat"]  # chosen again
-    other_tab = SimpleNamespace(session_hash="tab-2")
-    assert shown.fresh_files(other_tab, ["/u/2/b.hea", "/u/3/c.hea"]) == ["/u/2/b.hea", "/u/3/c.hea"]
-    assert shown.fresh_files(None, ["/u/1/a.hea", "/u/2/b.hea"]) == ["/u/1/a.hea", "/u/2/b.hea"]  # API calls
-
-
-def test_the_upload_event_hands_the_load_only_the_new_files():
-    read = []
-
-    def load(files, fs_hint, units):
-        read.append(list(files))
-        return handlers.load_record(sinus_record())[0], "panel", "figure"
-
-    uploads = LoadAndAnalyse(load, 3, None, ShownRecords(), uploads=True)
-    list(uploads.run(TAB, ["/u/1/a.hea"], 500, "mV"))
-    list(uploads.run(TAB, ["/u/1/a.hea", "/u/2/b.hea"], 500, "mV"))
-    assert read == [["/u/1/a.hea"], ["/u/2/b.hea"]]

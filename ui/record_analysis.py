@@ -45,26 +45,8 @@ class ShownRecords:
 
     def __init__(self, capacity: int = MAX_TABS):
         self._shown: OrderedDict[str, str] = OrderedDict()
-        self._uploaded: OrderedDict[str, frozenset[str]] = OrderedDict()  # tab -> files its last upload listed
         self._capacity = capacity
         self._lock = threading.Lock()
-
-    def fresh_files(self, request: gr.Request | None, files: list[str] | str | None) -> list[str] | str | None:
-        """The files of this upload that the tab's last upload did not list. The upload box is emptied only
-        once a load's event ends (its analysis included), so a file chosen before then is added to the last
-        upload's files; a new upload replaces the record, never adds to it. All of them when none is new
-        (the same file chosen again), and for calls without a tab."""
-        tab = _tab(request)
-        if tab is None or not isinstance(files, list):
-            return files
-        with self._lock:
-            before = self._uploaded.get(tab, frozenset())
-            self._uploaded[tab] = frozenset(map(str, files))
-            self._uploaded.move_to_end(tab)
-            while len(self._uploaded) > self._capacity:
-                self._uploaded.popitem(last=False)
-        fresh = [path for path in files if str(path) not in before]
-        return fresh or files
 
     def show(self, request: gr.Request | None, session: Session) -> None:
         tab = _tab(request)
@@ -159,12 +141,9 @@ class LoadAndAnalyse:
     n_load_inputs: int
     analysis: RecordAnalysis | None
     shown: ShownRecords
-    uploads: bool = False  # the first input is the upload box: only its new files are read
 
     def run(self, request: gr.Request, *values) -> Iterator[tuple]:
         names = streamed_outputs(self.analysis is not None)
-        if self.uploads:
-            values = (self.shown.fresh_files(request, values[0]), *values[1:])
         session, record_info, figure = self.load(*values[:self.n_load_inputs])
         self.shown.show(request, session)
         yield (session, record_info, figure, viewer.window_slider(session)) + (gr.skip(),) * (len(names) - 4)
