@@ -24,7 +24,7 @@ from melp.logs import configure_logging
 from ui import about, analysis, examples, handlers, layout, readings, viewer
 from ui.errors import without_paths
 from ui.pending import Pending, settled
-from ui.record_analysis import INPUTS as ANALYSIS_INPUTS, LoadAndAnalyse, RecordAnalysis, ShownRecords, streamed_outputs
+from ui.record_analysis import INPUTS as ANALYSIS_INPUTS, OUTPUTS as ANALYSIS_OUTPUTS, RecordAnalysis, ShownRecords
 
 logger = logging.getLogger(__name__)
 
@@ -168,37 +168,32 @@ def page_texts(resources: Resources) -> tuple[str, str, str]:
 
 
 def wire_loading(ui: layout.Layout, resources: Resources, config: Any | None, shown: ShownRecords,
-                 record_analysis: RecordAnalysis | None) -> None:
+                 analyse_after) -> None:
     """Upload, examples, opening library rows and moving the window: each replaces the session (and an upload
-    clears the upload box, so the next upload starts afresh), redraws, sets the window slider and notes the
-    tab's new record, then analyses it, all in one streaming event (ui.record_analysis.LoadAndAnalyse). The
-    API endpoint of each (``load_record`` ...) is the load alone, on a hidden trigger. ``config``: the
-    model's preprocessing (_preprocess_config); ``record_analysis`` None without a model."""
+    clears the upload box, so the next upload starts afresh), redraws and notes the tab's new record (which
+    stops the last record's analysis); then the window slider is set and the new record analysed. ``config``:
+    the model's preprocessing (_preprocess_config)."""
     loaded = [ui.session, ui.record_info, ui.ecg_plot]
     private = dict(api_visibility="private")
-    outputs = [getattr(ui, name) for name in streamed_outputs(record_analysis is not None)]
-    options = [getattr(ui, name) for name in ANALYSIS_INPUTS if name != "session"] if record_analysis else []
-    # the analysis calls the model: one such event at a time (2 CPU cores), as every model call
-    limits = dict(concurrency_limit=MODEL_CONCURRENCY, concurrency_id="model") if record_analysis else {}
 
-    def wire(listen, load, inputs: list, parameters: list[str], api_name: str):
-        streamed = LoadAndAnalyse(load, len(inputs), record_analysis, shown).event_function(parameters)
-        event = listen(streamed, inputs + options, outputs, show_progress="minimal", **limits, **CHAINED, **private)
-        gr.Button(visible=False, elem_id=f"api-{api_name.replace('_', '-')}").click(
-            shown.noting(load), inputs, loaded, api_name=api_name)
-        return event
+    def then_analyse(event) -> None:  # side by side: the analysis does not wait for the slider's round trip
+        event.success(viewer.window_slider, ui.session, ui.window_start, **CHAINED, **private)
+        analyse_after(event)
 
-    upload = wire(ui.files.upload, partial(handlers.load_upload, preprocess_config=config),
-                  [ui.files, ui.fs_hint, ui.units], ["files", "fs_hint", "units"], "load_record")
+    upload = ui.files.upload(shown.noting(partial(handlers.load_upload, preprocess_config=config)),
+                             [ui.files, ui.fs_hint, ui.units], loaded, api_name="load_record")
     # a new upload replaces the record, never adds to it: the box is emptied in the browser at once (a server
     # round trip left a moment in which a second file chosen quickly was emptied with it)
     upload.then(None, None, ui.files, js="() => null", **private)
-    wire(ui.example_button.click, partial(_load_example, resources=resources, preprocess_config=config),
-         [ui.example_choice], ["label"], "load_example")
-    wire(ui.open_button.click, partial(handlers.open_library_row, library=resources.library, preprocess_config=config),
-         [ui.result_choice], ["row_id"], "open_neighbour")
-    wire(ui.window_start.release, partial(viewer.set_window, preprocess_config=config), [ui.session, ui.window_start],
-         ["session", "start"], "set_window")
+    then_analyse(upload)
+    then_analyse(ui.example_button.click(shown.noting(partial(_load_example, resources=resources,
+                                                              preprocess_config=config)),
+                                         ui.example_choice, loaded, api_name="load_example"))
+    then_analyse(ui.open_button.click(shown.noting(partial(handlers.open_library_row, library=resources.library,
+                                                           preprocess_config=config)),
+                                      ui.result_choice, loaded, api_name="open_neighbour"))
+    then_analyse(ui.window_start.release(shown.noting(partial(viewer.set_window, preprocess_config=config)),
+                                         [ui.session, ui.window_start], loaded, api_name="set_window"))
 
 
 def wire_viewer(ui: layout.Layout, resources: Resources, config: Any | None) -> None:
@@ -222,10 +217,9 @@ def _load_example(label: str, resources: Resources, preprocess_config: Any | Non
     return handlers.load_record(example.record, preprocess_config)
 
 
-def wire_model(ui: layout.Layout, resources: Resources) -> RecordAnalysis | None:
-    """Model and library events (model calls queued one at a time); returns the analysis a load streams
-    after the record (ui.record_analysis: findings, report, overlays, scores, neighbours), None without a
-    model."""
+def wire_model(ui: layout.Layout, resources: Resources, shown: ShownRecords):
+    """Model and library events (model calls queued one at a time); returns analyse_after(event), which
+    chains the record's analysis (ui.record_analysis: findings, report, overlays, scores, neighbours)."""
     model = dict(model=resources.model)
     limits = dict(concurrency_limit=MODEL_CONCURRENCY, concurrency_id="model")
     report_outputs = [ui.session, ui.report_text, ui.heatmap_plot, ui.heatmap_json, ui.sentence_choice]
@@ -262,9 +256,17 @@ def wire_model(ui: layout.Layout, resources: Resources) -> RecordAnalysis | None
 
     analysed = ui.analyse_button.click(**report_io, api_name="analyse")
     analysed.success(**redraw).success(**score_io, **private).success(**similar_io, **private)
-    if resources.model is None:
-        return None
-    return RecordAnalysis(model=resources.model, presets=resources.presets, library=resources.library)
+    record_analysis = RecordAnalysis(model=resources.model, presets=resources.presets, library=resources.library,
+                                     shown=shown)
+
+    def analyse_after(event) -> None:
+        """After a load: findings, report, overlays, scores and neighbours, streamed as each is ready."""
+        if resources.model is not None:
+            event.success(record_analysis.run, [getattr(ui, name) for name in ANALYSIS_INPUTS],
+                          [getattr(ui, name) for name in ANALYSIS_OUTPUTS], show_progress="minimal",
+                          **limits, **CHAINED, **private)
+
+    return analyse_after
 
 
 def build_demo(resources: Resources) -> gr.Blocks:
@@ -285,7 +287,7 @@ def build_demo(resources: Resources) -> gr.Blocks:
         )
         shown = ShownRecords()
         config = _preprocess_config(resources)
-        wire_loading(ui, resources, config, shown, wire_model(ui, resources))
+        wire_loading(ui, resources, config, shown, wire_model(ui, resources, shown))
         wire_viewer(ui, resources, config)
         if loading:  # each page fills in the model card, library line and any problem once they are known
             demo.load(partial(_page_updates, resources=resources), None, [ui.header, ui.banner, ui.about],

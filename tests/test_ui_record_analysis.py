@@ -8,7 +8,7 @@ import gradio as gr
 import pytest
 
 from ui import analysis, handlers, readings
-from ui.record_analysis import INPUTS, OUTPUTS, LoadAndAnalyse, RecordAnalysis, ShownRecords, streamed_outputs
+from ui.record_analysis import OUTPUTS, RecordAnalysis, ShownRecords
 from ui.session import ScoresShown
 from ui_records import sinus_record
 
@@ -50,18 +50,13 @@ def steps_seen(monkeypatch):
     return seen
 
 
-def _analysis(model: _Model | None = None) -> RecordAnalysis:
-    return RecordAnalysis(model=model or _Model(), presets={}, library=None)
-
-
-def _steps(shown: ShownRecords, session, model: _Model | None = None, request=TAB):
-    """The analysis's steps as the streaming event runs them for ``request``'s tab."""
-    return _analysis(model).steps(session, 1, 32, "", "", 3, [], 1, lambda: shown.is_current(request, session))
+def _analysis(shown: ShownRecords, model: _Model | None = None) -> RecordAnalysis:
+    return RecordAnalysis(model=model or _Model(), presets={}, library=None, shown=shown)
 
 
 def test_the_window_is_encoded_once_for_the_findings_and_the_scores(steps_seen):
     shown, session, model = ShownRecords(), handlers.load_record(sinus_record())[0], _Model()
-    list(_steps(shown, session, model))
+    list(_analysis(shown, model).run(session, 1, 32, "", "", 3, [], 1, TAB))
     handed = dict(EMBEDDED_SEEN)
     assert model.embed_calls == 1 and handed["findings"] is handed["scores"] is not None
 
@@ -69,7 +64,7 @@ def test_the_window_is_encoded_once_for_the_findings_and_the_scores(steps_seen):
 def test_each_step_is_shown_as_it_is_ready_and_the_session_carries_from_step_to_step(steps_seen):
     shown, session = ShownRecords(), handlers.load_record(sinus_record())[0]
     shown.show(TAB, session)
-    outputs = list(_steps(shown, session))
+    outputs = list(_analysis(shown).run(session, 1, 32, "", "", 3, [], 1, TAB))
     assert [name for name, _ in steps_seen] == ["findings", "report", "redraw", "scores", "neighbours"]
     assert [report for _, report in steps_seen][2:] == ["Sinus rhythm."] * 3  # later steps see the report's session
     assert len(outputs) == 5 and all(len(output) == len(OUTPUTS) for output in outputs)
@@ -83,7 +78,7 @@ def test_each_step_is_shown_as_it_is_ready_and_the_session_carries_from_step_to_
 def test_loading_another_record_stops_the_analysis_before_its_next_step(steps_seen):
     shown, session = ShownRecords(), handlers.load_record(sinus_record())[0]
     shown.show(TAB, session)
-    running = _steps(shown, session)
+    running = _analysis(shown).run(session, 1, 32, "", "", 3, [], 1, TAB)
     next(running)  # the findings are shown
     shown.show(TAB, handlers.load_record(sinus_record(record_id="second"))[0])
     assert list(running) == [] and [name for name, _ in steps_seen] == ["findings"]
@@ -100,15 +95,15 @@ def test_a_step_that_finishes_after_another_record_was_loaded_is_not_shown(steps
         return replace(s, report="old"), "old", None, None, None
 
     monkeypatch.setattr(analysis, "generate_report", report_while_a_new_record_loads)
-    outputs = list(_steps(shown, session))
+    outputs = list(_analysis(shown).run(session, 1, 32, "", "", 3, [], 1, TAB))
     assert [dict(zip(OUTPUTS, output))["findings"] for output in outputs] == ["found"]
 
 
 def test_other_tabs_and_direct_calls_are_not_stopped(steps_seen):
     shown, session = ShownRecords(), handlers.load_record(sinus_record())[0]
     shown.show(SimpleNamespace(session_hash="another tab"), handlers.load_record(sinus_record())[0])
-    assert len(list(_steps(shown, session))) == 5
-    assert len(list(_steps(shown, session, request=None))) == 5
+    assert len(list(_analysis(shown).run(session, 1, 32, "", "", 3, [], 1, TAB))) == 5
+    assert len(list(_analysis(shown).run(session, 1, 32, "", "", 3, [], 1, None))) == 5
 
 
 def test_a_record_keeps_its_identity_through_changes_and_a_new_load_gets_a_new_one():
@@ -141,58 +136,3 @@ def test_a_load_notes_its_record_for_the_tab_in_the_same_call_and_keeps_its_api_
     session, *_ = noting(*inputs)
     assert session.record.record_id == "a.hea" and shown.is_current(TAB, session)
     assert not shown.is_current(TAB, handlers.load_record(sinus_record())[0])
-
-
-def _loader(record_id: str = "sinus"):
-    """A load as the app's handlers return it: (session, record markdown, figure)."""
-    def load(label):
-        session = handlers.load_record(sinus_record(record_id=record_id))[0]
-        return session, f"panel {label}", "figure"
-    return load
-
-
-def test_a_load_streams_the_record_first_then_each_analysis_step(steps_seen):
-    shown = ShownRecords()
-    streamed = LoadAndAnalyse(_loader(), 1, _analysis(), shown).run(TAB, "A", 1, 32, "", "", 3, [], 1)
-    names = streamed_outputs(True)
-    first = dict(zip(names, next(streamed)))
-    assert first["record_info"] == "panel A" and first["ecg_plot"] == "figure" and first["session"].record.record_id
-    assert first["window_start"]["value"] == 0.0 and first["findings"] == gr.skip()
-    assert shown.is_current(TAB, first["session"])  # noted in the same call as the load
-    rest = [dict(zip(names, output)) for output in streamed]
-    assert [name for name, _ in steps_seen] == ["findings", "report", "redraw", "scores", "neighbours"]
-    assert len(rest) == 5 and rest[0]["findings"] == "found" and rest[0]["record_info"] == gr.skip()
-    assert rest[4]["neighbour_cards"] == "cards"
-
-
-def test_without_a_model_a_load_only_shows_the_record():
-    streamed = list(LoadAndAnalyse(_loader(), 1, None, ShownRecords()).run(TAB, "A"))
-    assert len(streamed) == 1 and len(streamed[0]) == len(streamed_outputs(False)) == 4
-
-
-def test_a_newer_load_in_the_same_tab_stops_the_older_ones_analysis(steps_seen):
-    shown = ShownRecords()
-    older = LoadAndAnalyse(_loader("first"), 1, _analysis(), shown).run(TAB, "A", 1, 32, "", "", 3, [], 1)
-    next(older)  # the first record is shown
-    newer = LoadAndAnalyse(_loader("second"), 1, _analysis(), shown).run(TAB, "B", 1, 32, "", "", 3, [], 1)
-    next(newer)  # the second record is shown: the first one's analysis has no step left to show
-    assert list(older) == [] and steps_seen == []
-
-
-def test_a_load_that_fails_shows_nothing_and_analyses_nothing(steps_seen):
-    def refuse(label):
-        raise gr.Error("not an ECG")
-
-    with pytest.raises(gr.Error, match="not an ECG"):
-        next(LoadAndAnalyse(refuse, 1, _analysis(), ShownRecords()).run(TAB, "A", 1, 32, "", "", 3, [], 1))
-    assert steps_seen == []
-
-
-def test_the_event_function_names_the_request_and_every_input_for_gradio():
-    import inspect
-
-    function = LoadAndAnalyse(_loader(), 1, _analysis(), ShownRecords()).event_function(["label"])
-    parameters = inspect.signature(function).parameters
-    assert list(parameters)[:2] == ["request", "label"] and parameters["request"].annotation is gr.Request
-    assert list(parameters)[2:] == [name for name in INPUTS if name != "session"]
-    assert inspect.isgeneratorfunction(function)

@@ -1,5 +1,5 @@
-"""A load in the browser and what follows it (findings, report, overlays, scores, neighbours), as one
-streaming event (``LoadAndAnalyse``) that stops as soon as the person has moved on to another record.
+"""What runs after a record (or window) is loaded: findings, report, overlays, scores, neighbours, as one
+streaming event that stops as soon as the person has moved on to another record.
 
 Why one event and not a chain of five: each step of a chain is queued on its own and reads the session
 when it starts, so a step of the old record's chain that started after a new load analysed the new record
@@ -8,8 +8,6 @@ cancellation did not close the gap (a cancel sent before the queue had answered 
 the step running; one listed after the load cancelled the new record's own steps, seen in CI). Here the
 server notes, in the same call as each load, which record each browser tab was last given
 (``ShownRecords``), and the analysis checks it before every step and before showing each result.
-The load itself is the event's first step: chained after it, the analysis was sent by the browser only
-once it had drawn the load's figure (measured with playwright, 0.3-0.4 s).
 """
 from __future__ import annotations
 
@@ -21,7 +19,7 @@ from typing import Any, Callable, Iterator
 
 import gradio as gr
 
-from ui import analysis, handlers, readings, viewer
+from ui import analysis, handlers, readings
 from ui.session import Session
 
 # The components the analysis fills, by their attribute names on ui.layout.Layout, in the order it yields.
@@ -86,11 +84,20 @@ class ShownRecords:
 
 @dataclass(frozen=True)
 class RecordAnalysis:
-    """The analysis of a loaded record; ``LoadAndAnalyse`` streams its ``steps`` after the load."""
+    """Its ``run`` is the event function (a bound method, so that gradio sees a generator and passes the
+    request; a functools.partial would hide the request's annotation)."""
 
     model: Any
     presets: dict[str, list[str]]
     library: Any | None
+    shown: ShownRecords
+
+    def run(self, session: Session | None, num_beams: float, max_new_tokens: float, prompts: str,
+                 preset: str, k: float, overlays_on: list[str], query: float, request: gr.Request) -> Iterator[tuple]:
+        if session is None:
+            return
+        yield from self.steps(session, num_beams, max_new_tokens, prompts, preset, k, overlays_on, query,
+                              lambda: self.shown.is_current(request, session))
 
     def steps(self, session: Session, num_beams: float, max_new_tokens: float, prompts: str, preset: str,
               k: float, overlays_on: list[str], query: float, current: Callable[[], bool]) -> Iterator[tuple]:
@@ -117,51 +124,3 @@ class RecordAnalysis:
                 return
             session = updates.get("session", session)
             yield tuple(updates.get(name, gr.skip()) for name in OUTPUTS)
-
-
-def streamed_outputs(analysed: bool) -> tuple[str, ...]:
-    """What a load-and-analyse event fills, by Layout attribute: the loaded record, the window slider, then
-    (with a model) the analysis panels."""
-    loaded = ("session", "record_info", "ecg_plot", "window_start")
-    return loaded + tuple(name for name in OUTPUTS if name not in loaded) if analysed else loaded
-
-
-@dataclass(frozen=True)
-class LoadAndAnalyse:
-    """One streaming event for a load in the browser: the record (panel, figure, window slider) as soon as
-    it is read, then the analysis (``RecordAnalysis.steps``) in the same event.
-
-    Why one event: chained after the load, the analysis was sent by the browser only once it had drawn the
-    load's figure (0.3-0.4 s, measured with playwright); here the server analyses while the browser draws.
-    ``load`` returns (session, record markdown, figure) from ``n_load_inputs`` inputs; the analysis inputs
-    (INPUTS without the session) follow them. The record is noted as its tab's (``ShownRecords``) in the
-    same call, so a newer load stops this one's analysis."""
-
-    load: Callable
-    n_load_inputs: int
-    analysis: RecordAnalysis | None
-    shown: ShownRecords
-
-    def run(self, request: gr.Request, *values) -> Iterator[tuple]:
-        names = streamed_outputs(self.analysis is not None)
-        session, record_info, figure = self.load(*values[:self.n_load_inputs])
-        self.shown.show(request, session)
-        yield (session, record_info, figure, viewer.window_slider(session)) + (gr.skip(),) * (len(names) - 4)
-        if self.analysis is None:
-            return
-        options = values[self.n_load_inputs:]
-        for updates in self.analysis.steps(session, *options, lambda: self.shown.is_current(request, session)):
-            by_name = dict(zip(OUTPUTS, updates))
-            yield tuple(by_name.get(name, gr.skip()) for name in names)
-
-    def event_function(self, load_parameters: list[str]) -> Callable:
-        """``run`` with a signature gradio reads: the request, then one parameter per input."""
-        def load_and_analyse(request, *values):
-            yield from self.run(request, *values)
-
-        names = list(load_parameters) + ([name for name in INPUTS if name != "session"] if self.analysis else [])
-        parameters = [inspect.Parameter("request", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=gr.Request)]
-        parameters += [inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD) for name in names]
-        load_and_analyse.__signature__ = inspect.Signature(parameters)
-        load_and_analyse.__annotations__ = {"request": gr.Request}
-        return load_and_analyse
