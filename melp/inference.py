@@ -26,7 +26,7 @@ from melp.data.preprocess import PreprocessConfig, preprocess_batch, windows
 from melp.embeddings import EcgEmbeddings
 from melp.generation import GenerationConfig, generate
 from melp.record import EcgRecord
-from melp.window_cache import WindowCache, window_key
+from melp.content_cache import ContentCache, content_key
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -39,7 +39,8 @@ Prompts = Sequence[str | Sequence[str]]
 WINDOW_MODES = ("first", "all", "best")
 DEFAULT_BATCH_SIZE = 32
 TEXT_BATCH_SIZE = 64
-_WINDOW_CACHE_LOCK = threading.Lock()  # creates each model's WindowCache once
+_WINDOW_CACHE_LOCK = threading.Lock()  # creates each model's window cache once
+WINDOW_CACHE_SIZE = 8  # single windows whose tower outputs a model keeps (a few MB for the demo model)
 
 
 def as_record_list(records: Records) -> list[EcgRecord]:
@@ -81,11 +82,11 @@ class InferenceMixin:
         self._window_cache.clear()
 
     @property
-    def _window_cache(self) -> WindowCache:
+    def _window_cache(self) -> ContentCache:
         cache = self.__dict__.get("_kept_windows")
         if cache is None:
             with _WINDOW_CACHE_LOCK:
-                cache = self.__dict__.setdefault("_kept_windows", WindowCache())
+                cache = self.__dict__.setdefault("_kept_windows", ContentCache(WINDOW_CACHE_SIZE))
         return cache
 
     def train(self, mode: bool = True):
@@ -101,8 +102,10 @@ class InferenceMixin:
                       heartbeats: np.ndarray | None = None) -> dict[str, torch.Tensor]:
         """``encode_ecg_tensors`` on preprocessed (B, 12, T) signals, (B, 12) lead masks and optional (B, K)
         heartbeats, inside ``evaluating()``; a single window's outputs are kept by content and shared by the
-        next question about the same window (melp.window_cache). Readers must not change them."""
-        key = window_key(signals, lead_masks, heartbeats, self.precision) if len(signals) == 1 else None
+        next question about the same window (melp.content_cache); batches of several windows are not kept
+        (evaluation, index builds: not asked twice, and large). Forgotten on training mode, new weights or
+        precision. Readers must not change the outputs."""
+        key = content_key((signals, lead_masks, heartbeats), self.precision) if len(signals) == 1 else None
         found = self._window_cache.get(key) if key is not None else None
         if found is not None:
             return found

@@ -8,15 +8,13 @@ consensus best (lead II on ties), and its peak positions are the ones returned.
 """
 from __future__ import annotations
 
-import hashlib
 import logging
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.stats import kurtosis
 
+from melp.content_cache import ContentCache, content_key
 from melp.record import EcgRecord
 
 logger = logging.getLogger(__name__)
@@ -185,24 +183,17 @@ def _delineate(cleaned: np.ndarray, r_peaks: np.ndarray, fs: float, method: str)
     return {key.removeprefix("ECG_"): np.asarray(value, dtype=np.float64) for key, value in waves.items()}
 
 
-_cache: "OrderedDict[bytes, BeatInfo]" = OrderedDict()
-_cache_lock = threading.Lock()
+_cache = ContentCache(CACHE_RECORDS)
 
 
 def _cache_key(record: EcgRecord, lead: str, delineate: str | None) -> bytes:
     """What the beats depend on: the samples, their rate, lead names and mask, and the options."""
-    digest = hashlib.blake2b(digest_size=16)
-    digest.update(np.ascontiguousarray(record.signal))  # the buffer itself, no copy
-    digest.update(repr((str(record.signal.dtype), record.signal.shape, float(record.fs), tuple(record.leads),
-                        None if record.lead_mask is None else record.lead_mask.tolist(), lead,
-                        delineate)).encode())
-    return digest.digest()
+    return content_key((record.signal, record.lead_mask), (float(record.fs), tuple(record.leads), lead, delineate))
 
 
 def clear_cache() -> None:
     """Forget every cached result (benchmarks that time the detector on repeated records)."""
-    with _cache_lock:
-        _cache.clear()
+    _cache.clear()
 
 
 def _frozen(info: BeatInfo) -> BeatInfo:
@@ -223,15 +214,10 @@ def beats(record: EcgRecord, lead: str = "II", delineate: str | None = None) -> 
     if delineate is not None and delineate not in DELINEATION_METHODS:
         raise ValueError(f"beats: delineate={delineate!r}, expected one of {DELINEATION_METHODS} or None")
     key = _cache_key(record, lead, delineate)
-    with _cache_lock:
-        if key in _cache:
-            _cache.move_to_end(key)
-            return _cache[key]
-    info = _frozen(_beats(record, lead, delineate))
-    with _cache_lock:
-        _cache[key] = info
-        while len(_cache) > CACHE_RECORDS:
-            _cache.popitem(last=False)
+    info = _cache.get(key)
+    if info is None:
+        info = _frozen(_beats(record, lead, delineate))
+        _cache.put(key, info)
     return info
 
 
