@@ -16,9 +16,8 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
-from melp.logs import configure_logging
 from index.assemble import library_content, write_library
-from index.commands import library_model, library_parser
+from index.commands import library_command
 from index.embed import DEFAULT_BATCH_SIZE, DEFAULT_SHARD_SIZE, embed_into_store, read_all_shards, shard_count
 from index.faiss_index import EXACT_MAX_VECTORS
 from index.library import Library
@@ -100,11 +99,9 @@ def add_records(
 
 
 def main(argv: list[str] | None = None) -> None:
-    configure_logging()
-    parser = library_parser("python -m index.add", __doc__.split("\n\n")[0],
-                            "append even if the model fingerprint differs")
-    args = parser.parse_args(argv)
-    manifest = add_records(args.library, args.source, library_model(args), args.batch_size, force=args.force)
+    args, model = library_command(argv, "python -m index.add", __doc__.split("\n\n")[0],
+                                  "append even if the model fingerprint differs")
+    manifest = add_records(args.library, args.source, model, args.batch_size, force=args.force)
     logger.info("library %s now holds %d records", args.library, manifest.n_records)
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from index.embed import DEFAULT_BATCH_SIZE
 from index.manifest import Manifest
+from melp.logs import configure_logging
 
 
 def library_parser(prog: str, description: str, force_help: str) -> argparse.ArgumentParser:
@@ -20,8 +21,12 @@ def library_parser(prog: str, description: str, force_help: str) -> argparse.Arg
     return parser
 
 
-def library_model(args: argparse.Namespace) -> Any:
-    """The model the command embeds with: --model, else the checkpoint the library's manifest names."""
+def library_command(argv: list[str] | None, prog: str, description: str,
+                    force_help: str) -> tuple[argparse.Namespace, Any]:
+    """(parsed arguments, the model to embed with: --model, else the checkpoint the library's manifest
+    names), after setting up logging."""
     import melp
 
-    return melp.load(args.model or Manifest.read(args.library).model_path)
+    configure_logging()
+    args = library_parser(prog, description, force_help).parse_args(argv)
+    return args, melp.load(args.model or Manifest.read(args.library).model_path)

@@ -24,11 +24,10 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from index.embed import DEFAULT_BATCH_SIZE, load_readable
-from index.commands import library_model, library_parser
+from index.commands import library_command
 from index.manifest import MANIFEST_FILE, Manifest, ReferenceEntry, now_iso
 from index.sources import parse_source
 from melp.atomic import new_temp_folder, remove_stale_temporaries, replace_folder, write_bytes_atomic
-from melp.logs import configure_logging
 
 logger = logging.getLogger(__name__)
 
@@ -102,11 +101,9 @@ def add_reference(library_dir: str | Path, source: str, model: Any, batch_size: 
 
 
 def main(argv: list[str] | None = None) -> None:
-    configure_logging()
-    parser = library_parser("python -m index.reference", __doc__.split("\n\n")[0],
-                            "embed with this model even if the library's fingerprint differs")
-    args = parser.parse_args(argv)
-    manifest = add_reference(args.library, args.source, library_model(args), args.batch_size, force=args.force)
+    args, model = library_command(argv, "python -m index.reference", __doc__.split("\n\n")[0],
+                                  "embed with this model even if the library's fingerprint differs")
+    manifest = add_reference(args.library, args.source, model, args.batch_size, force=args.force)
     logger.info("library %s: %d reference ECGs", args.library, manifest.reference.count)
 
 
