@@ -5,7 +5,8 @@ never trained on; the measurement's thresholds were set on seeds 3 and 4 only, a
 have each been looked at after a round of changes (docs/measurements.md says which figure is a first
 look); use a new seed for a clean held-out figure. Targets (issue #15): heart rate within 2 bpm in >= 95 %;
 PR, QRS and QT within 20 ms in >= 90 % where defined; QRS axis within 15 degrees in >= 90 %; complete
-heart block reports the ventricular rate. Also neurokit2's own delineators on the same median beats, for
+heart block reports the ventricular rate. QT is also compared with the QT the measured beats have
+(``intervals["qt_beats"]``: the stated QT is at the mean RR, which no beat has in bigeminy or Mobitz block). Also neurokit2's own delineators on the same median beats, for
 the record of why measure() does not use them. Prints the machine's load average and the figures.
 """
 from __future__ import annotations
@@ -15,6 +16,7 @@ import logging
 import warnings
 
 import numpy as np
+from tqdm import tqdm
 
 from benchmarks.machine import machine_line
 import melp
@@ -23,19 +25,20 @@ from melp.measurements import median_beat
 from melp.synth import simulate_record
 from melp.synth.simulate import simulate
 
-TOLERANCE = {"heart_rate": 2.0, "pr": 20.0, "qrs": 20.0, "qt": 20.0, "qrs_axis": 15.0}
+TOLERANCE = {"heart_rate": 2.0, "pr": 20.0, "qrs": 20.0, "qt": 20.0, "qt_beats": 20.0, "qrs_axis": 15.0}
 TARGET = {"heart_rate": 0.95, "pr": 0.90, "qrs": 0.90, "qt": 0.90, "qrs_axis": 0.90}
 CHB_RECORDS = 20
 
 
-def _errors(n: int, seed: int) -> dict[str, list[float]]:
+def _errors(n: int, seed: int, fs: float = 500.0) -> dict[str, list[float]]:
     errors: dict[str, list[float]] = {key: [] for key in TOLERANCE}
-    for index in range(n):
-        ecg = simulate_record(seed, index)
+    for index in tqdm(range(n), desc="measuring", unit="record", leave=False):
+        ecg = simulate_record(seed, index, fs=fs)
         found = melp.measure(ecg.record)
         truth = ecg.intervals
         pairs = {"heart_rate": (found.heart_rate, truth["heart_rate"]), "pr": (found.pr_ms, truth["pr"]),
                  "qrs": (found.qrs_ms, truth["qrs"]), "qt": (found.qt_ms, truth["qt"]),
+                 "qt_beats": (found.qt_ms, truth["qt_beats"]),
                  "qrs_axis": (found.qrs_axis, ecg.axis)}
         for key, (value, expected) in pairs.items():
             if expected is None:
@@ -49,11 +52,11 @@ def _errors(n: int, seed: int) -> dict[str, list[float]]:
     return errors
 
 
-def complete_heart_block(seed: int) -> float:
+def complete_heart_block(seed: int, fs: float = 500.0) -> float:
     """Share of complete-heart-block records whose reported rate is the ventricular one (within 2 bpm)."""
     hits = []
     for offset in range(CHB_RECORDS):
-        ecg = simulate(["complete_av_block"], seed * 1000 + offset)
+        ecg = simulate(["complete_av_block"], seed * 1000 + offset, fs=fs)
         rate = melp.measure(ecg.record).heart_rate
         hits.append(rate is not None and abs(rate - ecg.intervals["heart_rate"]) <= TOLERANCE["heart_rate"])
     return float(np.mean(hits))
@@ -89,17 +92,22 @@ def neurokit_qrs_errors(n: int, seed: int) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--n", type=int, default=400, help="simulated records")
-    parser.add_argument("--seed", type=int, default=1, help="record stream (1: held out, not tuned on)")
+    parser.add_argument("--seed", type=int, default=1, help="record stream (a new one for a held-out figure)")
+    parser.add_argument("--fs", type=float, default=500.0, help="sampling rate of the records (PTB-XL ships 100 Hz)")
     args = parser.parse_args()
     configure_logging(logging.WARNING)
     warnings.simplefilter("ignore")
-    print(f"{machine_line(1)}; {args.n} records of stream {args.seed}")
-    errors = _errors(args.n, args.seed)
+    print(f"{machine_line(1)}; {args.n} records of stream {args.seed} at {args.fs:g} Hz")
+    errors = _errors(args.n, args.seed, args.fs)
     for key, values in errors.items():
         share = float(np.mean(np.asarray(values) <= TOLERANCE[key]))
+        if key not in TARGET:  # the stated QT is at the mean RR; this is the QT the measured beats have
+            print(f"{key:<11} within {TOLERANCE[key]:g}: {share:.3f} of {len(values)} (QT against the median of "
+                  "the dominant beats' own QT intervals; not the target's figure)")
+            continue
         verdict = "met" if share >= TARGET[key] else f"MISSED by {TARGET[key] - share:.3f}"
         print(f"{key:<11} within {TOLERANCE[key]:g}: {share:.3f} of {len(values)} (target {TARGET[key]:.2f}, {verdict})")
-    print(f"complete heart block reports the ventricular rate: {complete_heart_block(args.seed) * CHB_RECORDS:.0f} "
+    print(f"complete heart block reports the ventricular rate: {complete_heart_block(args.seed, args.fs) * CHB_RECORDS:.0f} "
           f"of {CHB_RECORDS}")
     print("neurokit2 delineators, median |QRS error| on the same median beats (ms):",
           {method: round(value, 1) for method, value in neurokit_qrs_errors(min(args.n, 50), args.seed).items()})

@@ -169,3 +169,13 @@ def test_pvc_is_premature_with_a_compensatory_pause():
         coupling, pause = rr[k - 1], rr[k]
         assert coupling < 0.8 * sinus_rr, (coupling, sinus_rr)
         assert abs(coupling + pause - 2.0 * sinus_rr) < 0.12 * sinus_rr, (coupling, pause, sinus_rr)
+
+
+def test_qt_beats_is_the_qt_the_dominant_beats_have():
+    """``qt`` is stated at the mean RR; ``qt_beats`` is the median QT of the dominant beats themselves. In a
+    regular rhythm they agree; in bigeminy every sinus beat follows a compensatory pause, so its QT (set by
+    its preceding RR) is longer than the QT at the mean RR."""
+    regular = simulate(["sinus_rhythm"], 31)
+    assert abs(regular.intervals["qt_beats"] - regular.intervals["qt"]) < 5.0
+    bigeminy = simulate(["sinus_rhythm", "pvc", "ventricular_bigeminy"], 31)
+    assert bigeminy.intervals["qt_beats"] > bigeminy.intervals["qt"] + 20.0

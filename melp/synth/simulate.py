@@ -34,7 +34,7 @@ class SimulatedEcg:
     record: EcgRecord
     labels: np.ndarray  # (len(STATEMENTS),) float32 multi-hot
     beat_table: np.ndarray  # (K,) structured: sample (R peak, or P peak for nonconducted_p), type
-    intervals: dict[str, float | None]  # heart_rate bpm, rr/pr/qrs/qt/qtc/p_duration ms (None if undefined)
+    intervals: dict[str, float | None]  # heart_rate bpm, rr/pr/qrs/qt/qt_beats/qtc/p_duration ms (None: undefined)
     axis: float  # frontal QRS axis, degrees
     conditions: tuple[str, ...]
     p_axis: float | None = None
@@ -157,7 +157,7 @@ def _simulate(conditions: list[str], rng: np.random.Generator, fs: float, second
     level = noise.draw_level(noise_spec, rng)
     signal = noise.add_noise(clean, level, fs, rng).astype(np.float32)  # (12, T) mV
     dominant = _dominant_shape(params, timeline, beat_shapes)
-    intervals = _intervals(params, timeline, dominant, seconds)
+    intervals = _intervals(params, timeline, dominant, seconds, beat_shapes)
     axis = leadfield.frontal_axis_degrees(net_qrs_area(dominant.lobes))
     measurements = {"heart_rate": intervals["heart_rate"], "pr": intervals["pr"], "qrs": intervals["qrs"],
                     "qtc": intervals["qtc"], "axis": axis}
@@ -191,11 +191,19 @@ def _wave_axis(lobes: Lobes, repolarisation: bool = False) -> float:
 
 
 def _intervals(p: HeartParams, timeline: rhythm.Timeline, dominant: shapes.BeatShape,
-               seconds: float) -> dict[str, float | None]:
-    """Ground-truth intervals (ms) and ventricular rate (bpm) over the beats inside the record."""
-    inside = timeline.v_onsets[(timeline.v_onsets >= 0) & (timeline.v_onsets < seconds)]
+               seconds: float, beat_shapes: dict) -> dict[str, float | None]:
+    """Ground-truth intervals (ms) and ventricular rate (bpm) over the beats inside the record.
+
+    ``qt`` is the QT at the mean RR (Fridericia); ``qt_beats`` the median of the QT intervals the beats of
+    the dominant shape actually have, each set by its own preceding RR: the two differ where the rhythm is
+    irregular (after a compensatory pause or a dropped beat a beat's QT is longer)."""
+    within = (timeline.v_onsets >= 0) & (timeline.v_onsets < seconds)
+    inside = timeline.v_onsets[within]
     rr = float(np.mean(np.diff(inside))) if len(inside) > 1 else 60.0 / p.heart_rate
     qt = p.qtc * rr ** (1.0 / 3.0)
+    own_kinds = [kind for kind, shape in beat_shapes.items() if shape is dominant]
+    own = np.isin(np.asarray(timeline.v_kinds)[within], own_kinds)
+    qt_beats = float(np.median(timeline.qt[within][own])) if own.any() else qt
     has_p = timeline.pr is not None
     return {
         "heart_rate": 60.0 / rr,
@@ -204,6 +212,7 @@ def _intervals(p: HeartParams, timeline: rhythm.Timeline, dominant: shapes.BeatS
         "p_duration": p.p_duration * MS if has_p else None,
         "qrs": dominant.qrs * MS,
         "qt": qt * MS,
+        "qt_beats": qt_beats * MS,
         "qtc": float(qt / np.sqrt(rr)) * MS,
     }
 
