@@ -13,17 +13,22 @@ DOMINANT_CORRELATION = 0.9  # beats of one shape correlate above this over that 
 DOMINANT_TIE_SHARE = 0.7  # a second shape this common (share of the first) competes for dominant
 SMOOTH_S = 0.008  # moving average of the spatial velocity
 QRS_ONSET_SHARE, QRS_OFFSET_SHARE = 0.12, 0.12  # of the spatial velocity's QRS maximum
+QRS_ONSET_MAX_MV_S = 25.0  # ... or this velocity when lower: tall R waves (LVH) put a share above the initial forces
 QRS_SEARCH_S = 0.12  # the spatial velocity's QRS maximum searched within this of the R peak
 QRS_REACH_S = (0.16, 0.2)  # QRS onset searched up to this before the R peak, offset up to this after it
 QRS_HOLD_S = 0.02  # a QRS boundary: the velocity stays below its share this long
 T_SEARCH_S = (0.06, 0.55)  # T peak searched this long after QRS offset
 P_SEARCH_S = (0.30, 0.02)  # P peak searched this long before QRS onset (from, to)
 P_MIN_MV = 0.03  # a P wave must rise this far above baseline in the spatial magnitude
-P_ONSET_SHARE = 0.15  # P onset where the magnitude falls below this share of the P peak (above the trough before it)
+P_BOUND_SHARE = 0.15  # going back from the P peak, the P wave is over where the magnitude falls below this share
+P_ONSET_SHARE = 0.05  # P onset where the P wave's fitted upslope is this share of its height
 P_RR_SHARE = 0.4  # at fast rates the P search starts no earlier than this share of the RR before the QRS
 P_CONSISTENCY = 0.5  # median correlation of the beats' P windows with the median beat's, for a P wave
 MIN_PR_S = 0.07  # a "P wave" closer to the QRS than this is a pacing spike or the QRS onset
-T_END_SHARE = 0.1  # T end where the magnitude falls below this share of the T peak height
+T_END_SHARE = 0.1  # T end where the T wave's fitted downslope is this share of its height
+FIT_SHARES = (0.8, 0.4)  # a wave's slope is fitted between these shares of its height (see gaussian_reach)
+FIT_MONOTONE_SLACK = 0.002  # ... only where it falls monotonically (up to this share of the height per sample)
+T_BEFORE_P_S = 0.1  # the T peak is searched before the next P wave when that leaves this much room
 T_HUMP_SHARE = 0.4  # after an early dip, a hump this tall (share of the T height) is still the T wave
 SHORTEST_QTC_S = 0.33  # Fridericia QTc below this is short-QT territory: a dip earlier than it is not the T end
 
@@ -74,8 +79,13 @@ def qrs_bounds(beat: np.ndarray, r_index: int, fs: float) -> tuple[int, int] | N
     hold = int(QRS_HOLD_S * fs)
     first, last = max(r_index - int(QRS_REACH_S[0] * fs), hold + 1), min(r_index + int(QRS_REACH_S[1] * fs),
                                                                           beat.shape[1] - hold - 1)
-    onset = next((i for i in range(r_index, first - 1, -1) if velocity[i - hold:i + 1].max() < QRS_ONSET_SHARE * peak),
-                 None)
+    # the onset level is capped: the initial (septal) forces are small beside tall R waves, and a share of
+    # the peak alone put the onset at the main R deflection (10-15 ms late on simulated LVH records)
+    onset_level = min(QRS_ONSET_SHARE * peak, QRS_ONSET_MAX_MV_S)
+    onset = next((i for i in range(r_index, first - 1, -1) if velocity[i - hold:i + 1].max() < onset_level), None)
+    if onset is None:  # noise above the cap before the QRS: the share of the peak alone
+        onset = next((i for i in range(r_index, first - 1, -1)
+                      if velocity[i - hold:i + 1].max() < QRS_ONSET_SHARE * peak), None)
     offset = next((i for i in range(r_index, last) if velocity[i:i + hold].max() < QRS_OFFSET_SHARE * peak), None)
     return (onset, offset) if onset is not None and offset is not None else None
 
@@ -91,34 +101,83 @@ def magnitude_curve(beat: np.ndarray, baseline: slice) -> np.ndarray:
     return np.sqrt(((beat - level) ** 2).mean(axis=0))
 
 
+def gaussian_reach(relative: np.ndarray, smooth: np.ndarray, share: float) -> int | None:
+    """Samples from a wave's peak to where its slope, fitted as a Gaussian, falls to ``share`` of its
+    height; None where the slope is not a clean fall. ``relative`` (n,) is the magnitude over the wave's
+    height walking away from the peak (forwards down a T wave, backwards down a P wave's upslope) up to
+    where the wave was found to be over; ``smooth`` (n,) the same walk on the smoothed magnitude.
+
+    Written by hand (a two-point fit, no library routine) because the lower tail is what a threshold on
+    the magnitude itself gets wrong: there the wave overlaps what follows or precedes it (a U wave, the next
+    P wave, the previous T wave, an ST level off the baseline) and noise sits. Between FIT_SHARES of its
+    height a T or P wave falls cleanly; a Gaussian through those two crossings gives its width, and from
+    it where the wave reaches ``share``. Measured on simulated records (streams 3 and 4): direct
+    crossings ended T waves 20-30 ms early and started P waves about 10 ms late."""
+    high, low = FIT_SHARES
+    t_high, t_low = _crossing(relative, high), _crossing(relative, low)
+    if t_high is None or t_low is None or t_low <= t_high:
+        return None
+    if np.any(np.diff(smooth[:int(np.ceil(t_low)) + 1]) > FIT_MONOTONE_SLACK):  # a notch or second hump
+        return None
+    width = lambda level: np.sqrt(-2.0 * np.log(level))  # distance from a Gaussian's peak, in sigmas
+    sigma = (t_low - t_high) / (width(low) - width(high))
+    return int(round(t_high + sigma * (width(share) - width(high))))
+
+
+def _crossing(values: np.ndarray, level: float) -> float | None:
+    """Where ``values`` first falls below ``level``, between samples (linear): at 100 Hz the 80-40 % part
+    of a P wave's slope spans two or three samples, too few for whole-sample crossings."""
+    below = np.flatnonzero(values < level)
+    if below.size == 0:
+        return None
+    k = int(below[0])
+    if k == 0:
+        return 0.0
+    return k - 1 + float((values[k - 1] - level) / (values[k - 1] - values[k]))
+
+
 def t_end(beat: np.ndarray, qrs_offset: int, fs: float, baseline: slice, limit: int,
-           next_p: int | None = None, shortest_end: int | None = None) -> int | None:
-    """T end in the median beat, searched no later than ``limit`` (before the next beat's P wave).
-    A rise before the magnitude reaches the baseline is the next wave (a U wave, the next P wave), unless
-    it comes too early for the T wave to have ended (before ``shortest_end``, a QT shorter than
-    SHORTEST_QTC_S allows), the next beat's P wave is known to start after it (``next_p``), and the hump
-    reaches T_HUMP_SHARE of the T height: then it is the T wave itself, after an ST segment shifted off
-    the baseline whose level the magnitude took for the T peak."""
+          next_p: int | None = None, shortest_end: int | None = None) -> int | None:
+    """T end in the median beat, searched no later than ``limit`` (before the next beat).
+    The T peak is the highest point of the spatial magnitude after the QRS and, when the next beat's P
+    wave is known (``next_p``, its onset), before it: a flat T wave can be lower than the P wave.
+    Going down from the T peak, the T wave is over where the magnitude falls below T_END_SHARE of its
+    height or rises into the next wave (a U wave, the next P wave), unless the rise comes too early for the
+    T wave to have ended (before ``shortest_end``, a QT shorter than SHORTEST_QTC_S allows), the next P
+    wave starts after it, and the hump reaches T_HUMP_SHARE of the T height: then it is the T wave itself,
+    after an ST segment shifted off the baseline whose level the magnitude took for the T peak. The T end
+    is where the downslope, fitted as a Gaussian (``gaussian_reach``), reaches T_END_SHARE; where it
+    cannot be fitted, where the search stopped."""
     magnitude = magnitude_curve(beat, baseline)
     start, stop = qrs_offset + int(T_SEARCH_S[0] * fs), min(qrs_offset + int(T_SEARCH_S[1] * fs), limit)
     if stop - start < 3:
         return None
     peak = start + int(np.argmax(magnitude[start:stop]))
+    if next_p is not None and T_BEFORE_P_S * fs < next_p - start < stop - start:
+        before_p = start + int(np.argmax(magnitude[start:next_p]))
+        if before_p < next_p - 2:  # still rising at the P wave: the T wave runs into it, the first peak stands
+            peak = before_p
     level = float(magnitude[baseline].mean())
     height = magnitude[peak] - level
     smooth = _moving_average(magnitude, int(0.02 * fs))
-    i = peak + 1
-    while i < limit:
+    end, i = None, peak + 1
+    while i < limit and end is None:
         if magnitude[i] - level < T_END_SHARE * height:
-            return i
-        if i > peak + int(0.04 * fs) and smooth[i] > smooth[i - 1] and smooth[i] - level < 0.5 * height:
+            end = i
+        elif i > peak + int(0.04 * fs) and smooth[i] > smooth[i - 1] and smooth[i] - level < 0.5 * height:
             top = _next_maximum(smooth, i, limit)
             if not (next_p is not None and shortest_end is not None and i < shortest_end and top is not None
                     and top < next_p and smooth[top] - level >= T_HUMP_SHARE * height):
-                return i  # rising again before reaching baseline: the next wave begins, the T wave ended here
-            peak, i = top, top  # ST segment then T wave: the T wave's end comes after this hump
+                end = i  # rising again before reaching baseline: the next wave begins, the T wave ended here
+            else:  # ST segment then T wave: the T wave's end comes after this hump
+                peak, i, height = top, top, magnitude[top] - level
         i += 1
-    return None
+    if height <= 0:
+        return end
+    over = limit if end is None else end
+    reach = gaussian_reach((magnitude[peak:over] - level) / height, (smooth[peak:over] - level) / height,
+                           T_END_SHARE)
+    return end if reach is None or peak + reach >= limit else peak + reach
 
 
 def _next_maximum(values: np.ndarray, start: int, stop: int) -> int | None:
@@ -132,8 +191,10 @@ def _next_maximum(values: np.ndarray, start: int, stop: int) -> int | None:
 def p_onset(beat: np.ndarray, qrs_onset: int, fs: float, rr_s: float | None) -> tuple[int, int] | None:
     """(P onset, P peak) in the median beat, from the spatial magnitude before the QRS; None without a P wave.
     The P peak is searched no earlier than ``P_RR_SHARE`` of the RR before the QRS (after the previous T
-    wave); its onset is where the magnitude falls below ``P_ONSET_SHARE`` of the P height, or, where the P
-    wave rises out of the previous T wave (fast rates), the trough between them."""
+    wave). Going back from it, the P wave is over where the magnitude falls below ``P_BOUND_SHARE`` of the P
+    height or, where the P wave rises out of the previous T wave (fast rates), at the trough between them;
+    its onset is where the upslope, fitted as a Gaussian (``gaussian_reach``), reaches ``P_ONSET_SHARE``
+    (where it cannot be fitted, a bifid P wave, that bound)."""
     reach = min(P_SEARCH_S[0], P_RR_SHARE * rr_s) if rr_s else P_SEARCH_S[0]
     first, last = qrs_onset - int(reach * fs), qrs_onset - int(P_SEARCH_S[1] * fs)
     if first < 1 or last - first < 3:
@@ -156,15 +217,16 @@ def p_onset(beat: np.ndarray, qrs_onset: int, fs: float, rr_s: float | None) -> 
     # repolarisation can move the PR segment off the level the P wave starts from
     level = float(smooth[floor:peak].min())
     height = magnitude[peak] - level
-    for i in range(peak, floor - 1, -1):
-        if magnitude[i] - level < P_ONSET_SHARE * height:
-            return i, peak
-        if i < peak - int(0.02 * fs) and smooth[i - 1] > smooth[i] and (
-                smooth[i] - level < 0.5 * height or smooth[floor:i].max() > magnitude[peak]):
-            # rising again going back, low or into a wave taller than the P wave: the previous T wave; the
-            # trough is where the P wave starts (a notch high up between two lower humps is a bifid P wave)
-            return i, peak
-    return None
+    bound = next((i for i in range(peak, floor - 1, -1) if magnitude[i] - level < P_BOUND_SHARE * height or (
+        # rising again going back, low or into a wave taller than the P wave: the previous T wave; the trough
+        # is where the P wave starts (a notch high up between two lower humps is a bifid P wave)
+        i < peak - int(0.02 * fs) and smooth[i - 1] > smooth[i] and (
+            smooth[i] - level < 0.5 * height or smooth[floor:i].max() > magnitude[peak]))), None)
+    if bound is None:
+        return None
+    walk = slice(peak, bound - 1 if bound > 0 else None, -1)
+    fitted = gaussian_reach((magnitude[walk] - level) / height, (smooth[walk] - level) / height, P_ONSET_SHARE)
+    return (bound if fitted is None else max(peak - fitted, floor)), peak
 
 
 def p_is_consistent(stacked: np.ndarray, median: np.ndarray, rows: list[int], p_wave: tuple[int, int],

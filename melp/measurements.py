@@ -9,13 +9,18 @@ and mains hum would otherwise swamp the spatial velocity):
   equally common (bigeminy) the one not premature is dominant, and where most dominant beats are followed
   early by an ectopic one, the T end is searched before it;
 - the spatial velocity of the median beat (speed of the heart vector over the 8 independent leads)
-  marks QRS onset and offset where it stays below a share of its QRS maximum for 20 ms;
+  marks QRS onset and offset where it stays below a share of its QRS maximum for 20 ms (the onset level
+  is capped at 25 mV/s, below which the small initial forces beside tall R waves would otherwise fall);
 - the spatial magnitude after the QRS (root mean square over leads, PR-segment level removed) gives the
-  T wave, whose end is where it falls below 10 % of the T peak's height, or turns up into the next wave
-  (a U wave or P wave); a hump after an early dip (a QT shorter than a QTc of 330 ms would allow, the
-  next P wave still to come) is the T wave itself after a shifted ST segment, and its end is searched on;
-- before the QRS, the same magnitude gives the P wave (its highest local maximum) and its onset, where
-  it falls below 15 % of the P height or, at fast rates, the trough between the previous T wave and P.
+  T wave: its peak (before the next P wave when that is known: a flat T wave can be the lower of the two),
+  and where it is over: below 10 % of the T peak's height, or turning up into the next wave (a U wave or
+  P wave); a hump after an early dip (a QT shorter than a QTc of 330 ms would allow, the next P wave still
+  to come) is the T wave itself after a shifted ST segment. The T end is where the T wave's downslope,
+  fitted as a Gaussian between 80 and 40 % of its height, falls to 10 %: the magnitude's own tail is bent
+  by what follows it; in bigeminy and trigeminy the search stops at the ectopic beat's QRS onset;
+- before the QRS, the same magnitude gives the P wave (its highest local maximum) and its onset: where its
+  upslope, fitted the same way, falls to 5 % of the P height (where it is not one clean slope, a bifid P
+  wave, where the magnitude falls below 15 % or, at fast rates, the trough between the T and P waves).
 Axes are the frontal-plane angles of the net areas of leads I and aVF over P, QRS and T, each lead's
 PR-segment level taken as zero.
 Written by hand because neurokit2's delineators (dwt, cwt, peak) put QRS onset and offset, P onset and
@@ -31,14 +36,15 @@ import numpy as np
 from scipy import signal as sps
 
 from melp import delineation
-from melp.delineation import MIN_BEATS, P_ONSET_SHARE, QRS_ONSET_SHARE, SHORTEST_QTC_S, T_END_SHARE, pr_segment
+from melp.delineation import (MIN_BEATS, P_ONSET_SHARE, QRS_ONSET_MAX_MV_S, QRS_ONSET_SHARE, SHORTEST_QTC_S,
+                              T_END_SHARE, pr_segment)
 from melp.data.beats import BeatInfo, beats
 from melp.data.preprocess import NYQUIST_MARGIN, bandpass_sos, zero_phase_filter
 from melp.record import STANDARD_LEADS, EcgRecord
 
 BEFORE_R_S, AFTER_R_S = 0.45, 0.65  # median-beat window around each R peak
 PREMATURE_SHARE = 0.85  # a beat this early (share of the median RR) is premature
-ECTOPIC_MARGIN_S = 0.05  # in bigeminy the T end is searched up to this long before the ectopic R peak
+ECTOPIC_MARGIN_S = 0.05  # in bigeminy the T end is searched before the ectopic QRS onset, or this before its R peak
 EARLY_ECTOPIC_SHARE = 0.25  # ... when this share of the measured beats is followed early by an ectopic beat
 NEXT_BEAT_SHARE = 0.75  # T end searched no later than this share of the median RR after the R peak
 MEASURE_BAND_HZ = (0.5, 40.0)  # delineation band (capped below Nyquist)
@@ -157,7 +163,10 @@ def _measured_beats(record: EcgRecord, info: BeatInfo,
     early = dominant & np.concatenate([~dominant[1:], [False]]) & (following < PREMATURE_SHARE * cycle_s)
     ectopic_after_s = None
     if early.sum() >= EARLY_ECTOPIC_SHARE * dominant.sum():  # bigeminy, trigeminy: the median beat would show it
-        ectopic_after_s = float(np.median(following[early])) - ECTOPIC_MARGIN_S
+        # the T end is searched before the ectopic beat's QRS onset, found on the median of the other beats
+        bounds = delineation.qrs_bounds(np.median(beats_[~dominant], axis=0)[rows], r_index, record.fs)
+        lead_in = (r_index - bounds[0]) / record.fs if bounds is not None else ECTOPIC_MARGIN_S
+        ectopic_after_s = float(np.median(following[early])) - lead_in
     return beats_[dominant], r_index, ectopic_after_s, int((~dominant).sum())
 
 
@@ -226,10 +235,12 @@ def measure(record: EcgRecord) -> Measurements:
 def _interval_methods(values: dict[str, float | None], n_median: int, left_out: int, qrs_found: bool) -> dict[str, str]:
     median = f"median beat of {n_median} beats" + (f"; {left_out} of another shape left out" if left_out else "")
     text = {
-        "qrs_ms": f"QRS onset to offset where the spatial velocity crosses {QRS_ONSET_SHARE:.0%} of its peak ({median})",
-        "pr_ms": f"P onset (spatial magnitude below {P_ONSET_SHARE:.0%} of the P peak, or the trough after the T "
-                 f"wave) to QRS onset ({median})",
-        "qt_ms": f"QRS onset to T end, where the spatial magnitude falls below {T_END_SHARE:.0%} of the T peak ({median})",
+        "qrs_ms": f"QRS onset to offset where the spatial velocity crosses {QRS_ONSET_SHARE:.0%} of its peak "
+                  f"(onset: or {QRS_ONSET_MAX_MV_S:.0f} mV/s when lower) ({median})",
+        "pr_ms": f"P onset (where the P wave's upslope, fitted as a Gaussian, is {P_ONSET_SHARE:.0%} of the P "
+                 f"height) to QRS onset ({median})",
+        "qt_ms": f"QRS onset to T end, where the T wave's downslope in the spatial magnitude, fitted as a Gaussian, "
+                 f"falls to {T_END_SHARE:.0%} of the T peak ({median})",
         "qrs_axis": "frontal axis of the net QRS areas in I and aVF", "p_axis": "frontal axis of the P wave areas",
         "t_axis": "frontal axis of the T wave areas",
     }

@@ -122,6 +122,71 @@ def test_bigeminy_is_measured_on_the_sinus_beats_not_a_blend_with_the_ectopic_on
     assert np.mean(np.asarray(errors) <= 20.0) >= 5 / 6, errors
 
 
+def test_bigeminy_qt_ends_before_the_ectopic_qrs_begins():
+    """The premature beat arrives as the sinus beat's T wave ends: the T end is searched before the ectopic
+    QRS onset (found on the median of the ectopic beats), not up to 50 ms before its R peak, which let the
+    ectopic upstroke be taken for the T peak (before, QT came out 33 ms long or not at all). Compared with
+    the QT the sinus beats have (they follow a compensatory pause; ``qt`` is at the mean RR)."""
+    errors = _errors(["sinus_rhythm", "pvc", "ventricular_bigeminy"], "qt_ms", "qt_beats", SEED + 500)
+    assert np.mean(np.asarray(errors) <= 20.0) >= 4 / 6, errors
+
+
+def test_tall_r_waves_do_not_delay_the_qrs_onset():
+    """With tall R waves (LVH) a share of the spatial velocity's peak lies above the small initial forces;
+    the onset level is capped in mV/s (before, the QRS onset came 10-15 ms late and QT 10-27 ms short)."""
+    errors = (_errors(["sinus_rhythm", "lvh"], "qt_ms", "qt", SEED + 600)
+              + _errors(["sinus_rhythm", "lvh_strain"], "qt_ms", "qt", SEED + 610))
+    assert np.mean(np.asarray(errors) <= 15.0) >= 11 / 12, errors
+
+
+def test_the_p_onset_is_not_late():
+    """The P onset comes from the P wave's upslope fitted as a Gaussian, not from where the magnitude crosses
+    15 % of the P height (before, PR came out 8-14 ms short on most plain sinus records)."""
+    errors = _errors(["sinus_rhythm"], "pr_ms", "pr", SEED + 800)
+    assert np.mean(np.asarray(errors) <= 8.0) >= 5 / 6, errors
+
+
+def test_a_bifid_p_wave_is_not_fitted_through_its_notch():
+    """Left atrial enlargement: two P humps. The upslope fit needs a monotone fall, so the notch falls back
+    to the direct bound (fitted through the notch, PR came out about 75 ms long)."""
+    errors = _errors(["sinus_rhythm", "left_atrial_enlargement"], "pr_ms", "pr", SEED + 700)
+    assert max(errors) <= 20.0, errors
+
+
+def test_gaussian_reach_extrapolates_the_clean_part_of_a_slope():
+    from melp.delineation import FIT_SHARES, gaussian_reach
+
+    sigma, share = 17.5, 0.1
+    walk = np.arange(120.0)
+    wave = np.exp(-0.5 * (walk / sigma) ** 2)
+    tail = wave + 0.15 * np.exp(-0.5 * ((walk - 50.0) / 12.0) ** 2)  # a U wave or next P wave on the tail
+    expected = sigma * np.sqrt(-2.0 * np.log(share))  # where the Gaussian falls to 10 %: 37.6 samples
+    assert abs(gaussian_reach(tail, tail, share) - expected) <= 3
+    assert not (tail[:int(expected) + 5] < share).any()  # the magnitude itself does not fall to 10 % there
+    notched = wave.copy()
+    notched[12:22] += 0.3 * np.exp(-0.5 * ((walk[12:22] - 17.0) / 3.0) ** 2)  # a second hump on the slope
+    assert gaussian_reach(notched, notched, share) is None
+    assert gaussian_reach(wave[:10], wave[:10], share) is None  # never falls to FIT_SHARES[1]
+    assert FIT_SHARES[0] > FIT_SHARES[1] > share
+
+
+def test_a_flat_t_wave_is_found_before_a_taller_next_p_wave():
+    """The T peak is searched before the next beat's P wave: a flat T wave is lower than that P wave
+    (before, the P wave was taken for the T peak and QT came out unmeasured)."""
+    from melp.delineation import t_end
+
+    fs, width = 500.0, 500
+    time = np.arange(width)
+    t_wave = 0.06 * np.exp(-0.5 * ((time - 200) / 17.5) ** 2)  # T peak at sample 200 (400 ms)
+    next_p = 0.12 * np.exp(-0.5 * ((time - 330) / 10.0) ** 2)  # next P wave peaking at 330, onset near 305
+    beat = np.tile(t_wave + next_p, (8, 1)) * np.linspace(0.5, 1.0, 8)[:, None]
+    baseline = slice(0, 10)
+    found = t_end(beat, qrs_offset=60, fs=fs, baseline=baseline, limit=400, next_p=305)
+    expected = 200 + 17.5 * np.sqrt(-2.0 * np.log(0.1))  # where the T wave falls to 10 %
+    assert found is not None and abs(found - expected) <= 3, found
+    assert t_end(beat, qrs_offset=60, fs=fs, baseline=baseline, limit=400) != found  # the P wave misleads without
+
+
 def test_beats_of_another_shape_are_left_out_and_the_method_says_so():
     found = melp.measure(simulate(["sinus_rhythm", "pvc", "ventricular_bigeminy"], SEED + 500).record)
     assert "of another shape left out" in found.methods["qrs_ms"]
