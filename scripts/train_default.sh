@@ -19,7 +19,8 @@
 #   CONFIG       stage 1 (default: train/configs/demo-gpu.yaml when torch sees a GPU, else demo.yaml)
 #   REAL_CONFIG  stage 2 (default: train/configs/demo-real-gpu.yaml with a GPU, else demo-real.yaml)
 #   STAGE1       a stage-1 model folder to start stage 2 from (default: what the synth stage saves)
-#   CORPUS, HELDOUT, RUN_DIR, REAL_RUN_DIR, CHECKPOINT, LIBRARY (folders)
+#   CORPUS, HELDOUT, RUN_DIR, REAL_RUN_DIR, CHECKPOINT, LIBRARY, PROMPTS_OUT (folders; PROMPTS_OUT=melp/prompts
+#   receives the PTB-XL phrasings chosen on fold 9 for the measured model)
 #   PRETRAIN_ARGS (extra --field=value overrides for both stages), REAL_ARGS (stage 2 only)
 #   N_LIBRARY_REAL=2400 N_LIBRARY=600 (real and simulated records in the default retrieval library)
 #   PROBE_SETS=super,sub,form,rhythm (PTB-XL label sets probed at 1/10/100 %), GROUNDING_N=100 (records per case)
@@ -36,6 +37,7 @@ WORKERS=${WORKERS:-2}
 PTBXL=${PTBXL:-}
 CORPUS=${CORPUS:-corpus/synth}                    # seed 0: training (+ its 5 % subject-level val split)
 HELDOUT=${HELDOUT:-corpus/synth-heldout}          # seed 1: a separate corpus, only ever evaluated
+PROMPTS_OUT=${PROMPTS_OUT:-melp/prompts}          # where the fold-9 choice of PTB-XL phrasings is written
 RUN_DIR=${RUN_DIR:-runs/melp-synth}               # stage 1: resumable checkpoint, metrics.csv, best/
 REAL_RUN_DIR=${REAL_RUN_DIR:-runs/melp-real}      # stage 2
 STAGE1=${STAGE1:-$RUN_DIR/final}
@@ -108,6 +110,9 @@ $PYTHON -m train.evaluate zeroshot --dataset synth --root "$HELDOUT" --split all
     --out "$RESULTS/zeroshot-synth-heldout.json"
 $PYTHON -m train.evaluate retrieval --dataset synth --root "$HELDOUT" --split all --model "$CHECKPOINT" \
     --bootstrap 0 --out "$RESULTS/retrieval-synth-heldout.json"
+step "choose the shipped prompt phrasings on PTB-XL fold 9 (train.select_prompts; never fold 10)"
+$PYTHON -m train.select_prompts --model "$CHECKPOINT" --ptbxl "$PTBXL" --out "$PROMPTS_OUT" \
+    --report "$RESULTS/prompt-selection.json"
 step "measure on PTB-XL fold 10 (zero-shot per label set, probes, retrieval, reports)"
 $PYTHON -m train.evaluate ptbxl --root "$PTBXL" --model "$CHECKPOINT" --probe-sets "$PROBE_SETS" \
     --out "$RESULTS/ptbxl-fold10.json"

@@ -39,7 +39,7 @@ def tiny_env(tmp_path):
             "CORPUS": str(tmp_path / "synth"), "HELDOUT": str(tmp_path / "heldout"),
             "RUN_DIR": str(tmp_path / "run"), "REAL_RUN_DIR": str(tmp_path / "run-real"),
             "CHECKPOINT": str(tmp_path / "model"), "LIBRARY": str(tmp_path / "library"),
-            "REAL": str(tmp_path / "no-real-records"),
+            "REAL": str(tmp_path / "no-real-records"), "PROMPTS_OUT": str(tmp_path / "prompts"),
             "PRETRAIN_ARGS": f"--store_dir={tmp_path / 'stores'} --max_steps=2 --eval_every=2 "
                              "--checkpoint_every=2 --grad_accum_steps=1 --warmup_steps=1"}
 
@@ -77,6 +77,10 @@ def test_stages_run_apart_give_a_measured_model_and_library(tiny_env, tmp_path):
     zeroshot = json.loads((results / "zeroshot-synth-heldout.json").read_text())
     assert 0.0 <= zeroshot["macro_auroc"] <= 1.0
     assert (results / "retrieval-synth-heldout.json").is_file()
+    selection = json.loads((results / "prompt-selection.json").read_text())  # chosen on the tiny fold 9 ...
+    assert selection["fold"] == 9 and set(selection["sets"]) == {"super", "sub", "form", "rhythm"}
+    assert sorted(path.name for path in (tmp_path / "prompts").iterdir()) == [  # ... written where told
+        "ptbxl-form.json", "ptbxl-rhythm.json", "ptbxl-sub.json", "ptbxl-super.json"]
     assert set(json.loads((results / "ptbxl-fold10.json").read_text())["zeroshot"]) == {"super", "sub", "form", "rhythm"}
     assert "pvc" in json.loads((results / "grounding.json").read_text())
     assert not (results / "zeroshot-real-samples.json").exists()  # REAL points nowhere: skipped
