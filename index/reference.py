@@ -9,7 +9,10 @@ A library without one ranks against its own ECG vectors.
     python -m index.reference --library index/default --source ptbxl-train:PTBXL:17418 [--model PATH]
 
 The library folder is copied, the vectors added and the manifest rewritten in the copy, then the copy
-is swapped in (``melp.atomic``), so an interrupted run leaves the library as it was.
+is swapped in (``melp.atomic``), so an interrupted run leaves the library as it was. Embedding is
+resumable: each chunk of records lands in ``<library>.referencing`` (``index.storage.ShardStore``), and the
+same command run again after a kill embeds only the chunks not yet there (a different source or model
+starts over); the work folder is removed once the reference set is in the library.
 """
 from __future__ import annotations
 
@@ -21,32 +24,48 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from tqdm.auto import tqdm
 
 from index.embed import DEFAULT_BATCH_SIZE, load_readable
 from index.commands import library_command
-from index.manifest import MANIFEST_FILE, Manifest, ReferenceEntry, now_iso
+from index.manifest import MANIFEST_FILE, Manifest, ReferenceEntry, model_fingerprint, now_iso
 from index.sources import parse_source
+from index.storage import ShardStore
 from melp.atomic import new_temp_folder, remove_stale_temporaries, replace_folder, write_bytes_atomic
 
 logger = logging.getLogger(__name__)
 
 REFERENCE_FILE = "reference_vectors.npy"
 REFERENCE_DTYPE = np.float16  # half the bytes; a percentile moves by one or two reference ECGs at most (tests)
-CHUNK_RECORDS = 256  # records read and encoded per step (bounded memory; the bar moves per chunk)
+CHUNK_RECORDS = 256  # records read and encoded per step (bounded memory; the bar moves per chunk; resumable unit)
+WORK_SUFFIX = ".referencing"  # resumable work folder of a reference set, next to the library
 
 
-def embed_source(model: Any, source: str, batch_size: int = DEFAULT_BATCH_SIZE) -> np.ndarray:
+def embed_source(model: Any, source: str, batch_size: int = DEFAULT_BATCH_SIZE,
+                 work: ShardStore | None = None) -> np.ndarray:
     """(M, D) float32 ECG embeddings of every readable record of ``source`` (unreadable ones are skipped
-    with a warning, as in a library build)."""
+    with a warning, as in a library build); with ``work``, each chunk is kept there as it is done and the
+    chunks already there are read instead of embedded again."""
     entries = parse_source(source)
+    if work is not None:
+        work.start({"kind": "reference", "source": source, "model": model_fingerprint(model),
+                    "chunk_records": CHUNK_RECORDS, "n_entries": len(entries)})
     parts = []
     with tqdm(total=len(entries), desc="embedding reference ECGs", unit="rec") as bar:
-        for start in range(0, len(entries), CHUNK_RECORDS):
+        for chunk_index, start in enumerate(range(0, len(entries), CHUNK_RECORDS)):
             chunk = entries[start:start + CHUNK_RECORDS]
-            records, _ = load_readable([replace(entry, keep_signal=False) for entry in chunk])
-            if records:
-                parts.append(np.asarray(model.encode_ecg(records, batch_size=batch_size), dtype=np.float32))
+            if work is not None and work.is_done(chunk_index):
+                vectors = work.read_shard(chunk_index)[0]
+            else:
+                records, _ = load_readable([replace(entry, keep_signal=False) for entry in chunk])
+                vectors = (np.asarray(model.encode_ecg(records, batch_size=batch_size), dtype=np.float32) if records
+                           else np.zeros((0, 0), np.float32))
+                if work is not None:  # no reports or metadata: a row count marks the chunk done
+                    work.write_shard(chunk_index, vectors, np.zeros((len(vectors), 0), np.float32),
+                                     pd.DataFrame({"records": [len(vectors)]}))
+            if len(vectors):
+                parts.append(vectors)
             bar.update(len(chunk))
     if not parts:
         raise ValueError(f"--source {source!r}: no record could be read; nothing to use as a reference")
@@ -97,7 +116,10 @@ def add_reference(library_dir: str | Path, source: str, model: Any, batch_size: 
     from index.library import Library
 
     library = Library.open(library_dir, model, force)  # refuses another model's library
-    return write_reference(library.folder, embed_source(model, source, batch_size), source_label or source)
+    work = ShardStore(library.folder.with_name(library.folder.name + WORK_SUFFIX))
+    manifest = write_reference(library.folder, embed_source(model, source, batch_size, work), source_label or source)
+    work.discard()
+    return manifest
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -88,3 +88,30 @@ def test_a_manifest_written_before_reference_sets_still_opens(library_dir):
     payload = json.loads((library_dir / MANIFEST_FILE).read_text())
     payload.pop("reference")
     assert Manifest.from_dict(payload).reference is None
+
+
+def test_an_interrupted_reference_embedding_resumes_where_it_stopped(model, library_dir, monkeypatch):
+    import index.reference as reference
+
+    monkeypatch.setattr(reference, "CHUNK_RECORDS", 2)  # 6 records: three resumable chunks
+    encode, calls = model.encode_ecg, []
+
+    def killed_on_the_second_chunk(records, **kwargs):
+        calls.append(len(records))
+        if len(calls) == 2:
+            raise KeyboardInterrupt("killed")
+        return encode(records, **kwargs)
+
+    monkeypatch.setattr(model, "encode_ecg", killed_on_the_second_chunk)
+    with pytest.raises(KeyboardInterrupt):
+        add_reference(library_dir, REFERENCE_SOURCE, model, batch_size=4)
+    work = library_dir.with_name(library_dir.name + reference.WORK_SUFFIX)
+    assert work.is_dir() and Library.open(library_dir, model).manifest.reference is None  # library untouched
+
+    calls.clear()
+    monkeypatch.setattr(model, "encode_ecg", lambda records, **kwargs: calls.append(len(records)) or encode(records, **kwargs))
+    manifest = add_reference(library_dir, REFERENCE_SOURCE, model, batch_size=4)
+    assert calls == [2, 2]  # the first chunk was read back, not embedded again
+    assert manifest.reference.count == 6 and not work.exists()
+    expected = encode([simulate(11, i) for i in range(6)])
+    np.testing.assert_allclose(Library.open(library_dir, model).reference_vectors(), expected, atol=2e-3)
