@@ -22,7 +22,7 @@ from index.embed import DEFAULT_BATCH_SIZE, DEFAULT_SHARD_SIZE, embed_into_store
 from index.faiss_index import EXACT_MAX_VECTORS
 from index.library import Library
 from index.manifest import Manifest, model_fingerprint
-from index.reference import read_reference, write_reference
+from index.reference import read_reference, reference_file
 from index.sources import parse_source
 from index.storage import ShardStore
 
@@ -89,11 +89,11 @@ def add_records(
     ecg_embeds = np.concatenate([old_ecg, new_ecg[keep]])  # (N_old + n_new, D)
     report_embeds = np.concatenate([old_reports, new_reports[keep]])  # (N_old + n_new, D)
     content = library_content(rows, ecg_embeds, report_embeds)
-    reference = read_reference(library_dir, library.manifest)  # (M, D) or None: kept across the add
+    reference = read_reference(library_dir, library.manifest)  # (M, D) or None: kept across the add, same swap
+    kept = reference_file(reference, library.manifest.reference.source) if reference is not None else None
     manifest = write_library(library_dir, content, library.manifest.model_fingerprint, library.manifest.model_path,
-                             f"{library.manifest.source};{source}", exact_max, created=library.manifest.created)
-    if reference is not None:  # a second swap: a crash between the two leaves a valid library without it
-        manifest = write_reference(library_dir, reference, library.manifest.reference.source)
+                             f"{library.manifest.source};{source}", exact_max, created=library.manifest.created,
+                             reference=kept)
     store.discard()
     return manifest
 

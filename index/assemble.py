@@ -23,7 +23,7 @@ import pandas as pd
 
 from index import display_signals
 from index.faiss_index import EXACT_MAX_VECTORS, build_index
-from index.manifest import MANIFEST_FILE, IndexEntry, Manifest, now_iso
+from index.manifest import MANIFEST_FILE, IndexEntry, Manifest, ReferenceEntry, now_iso
 from melp.atomic import new_temp_folder, remove_stale_temporaries, replace_folder, write_bytes_atomic
 
 logger = logging.getLogger(__name__)
@@ -93,8 +93,10 @@ def write_library(
     source: str,
     exact_max: int = EXACT_MAX_VECTORS,
     created: str | None = None,
+    reference: tuple[ReferenceEntry, bytes] | None = None,
 ) -> Manifest:
-    """Build the indexes and write the library into a temporary folder, then swap it in as ``target``."""
+    """Build the indexes and write the library into a temporary folder, then swap it in as ``target``;
+    ``reference``: a reference set to carry (its manifest entry and file bytes, ``index.reference``)."""
     remove_stale_temporaries(target)
     tmp = new_temp_folder(target)
     ecg_entry = _index_entry(content.ecg_embeds, tmp, ECG_INDEX_FILE, exact_max)
@@ -105,6 +107,8 @@ def write_library(
     if content.display_copies:
         (tmp / DISPLAY_SIGNALS_FILE).write_bytes(display_signals.write(content.display_copies))
     content.rows.to_parquet(tmp / METADATA_FILE, index=False)
+    if reference is not None:
+        (tmp / reference[0].file).write_bytes(reference[1])
     manifest = Manifest(
         model_fingerprint=model_fingerprint,
         model_path=model_path,
@@ -117,6 +121,7 @@ def write_library(
         files={path.name: path.stat().st_size for path in sorted(tmp.iterdir())},
         created=created or now_iso(),
         updated=now_iso(),
+        reference=reference[0] if reference is not None else None,
     )
     write_bytes_atomic(tmp / MANIFEST_FILE, manifest.to_json().encode(), durable=True)
     replace_folder(tmp, target, durable=True)

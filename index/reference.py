@@ -84,6 +84,13 @@ def read_reference(folder: Path, manifest: Manifest) -> np.ndarray | None:
     return vectors.astype(np.float32)
 
 
+def reference_file(vectors: np.ndarray, source: str) -> tuple[ReferenceEntry, bytes]:
+    """(manifest entry, bytes of ``reference_vectors.npy``) for reference vectors (M, D) from ``source``."""
+    buffer = io.BytesIO()
+    np.save(buffer, np.asarray(vectors).astype(REFERENCE_DTYPE), allow_pickle=False)
+    return ReferenceEntry(REFERENCE_FILE, len(vectors), source), buffer.getvalue()
+
+
 def write_reference(folder: str | Path, vectors: np.ndarray, source: str) -> Manifest:
     """Put ``vectors`` (M, D) into the library ``folder`` as its reference set, atomically."""
     folder = Path(folder)
@@ -97,12 +104,10 @@ def write_reference(folder: str | Path, vectors: np.ndarray, source: str) -> Man
     for name in manifest.files:
         if name != REFERENCE_FILE:
             shutil.copy2(folder / name, tmp / name)
-    buffer = io.BytesIO()
-    np.save(buffer, vectors.astype(REFERENCE_DTYPE), allow_pickle=False)
-    (tmp / REFERENCE_FILE).write_bytes(buffer.getvalue())
+    entry, stored = reference_file(vectors, source)
+    (tmp / REFERENCE_FILE).write_bytes(stored)
     files = {name: size for name, size in manifest.files.items() if name != REFERENCE_FILE}
-    manifest = replace(manifest, reference=ReferenceEntry(REFERENCE_FILE, len(vectors), source),
-                       files={**files, REFERENCE_FILE: (tmp / REFERENCE_FILE).stat().st_size}, updated=now_iso())
+    manifest = replace(manifest, reference=entry, files={**files, REFERENCE_FILE: len(stored)}, updated=now_iso())
     write_bytes_atomic(tmp / MANIFEST_FILE, manifest.to_json().encode(), durable=True)
     replace_folder(tmp, folder, durable=True)
     logger.info("%s: reference set of %d ECGs from %s", folder, len(vectors), source)

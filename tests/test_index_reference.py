@@ -74,13 +74,26 @@ def test_vectors_of_another_size_are_refused_and_the_library_is_untouched(librar
     assert not (library_dir / REFERENCE_FILE).exists()
 
 
-def test_adding_records_keeps_the_reference_set(model, library_dir, tmp_path):
+def test_adding_records_keeps_the_reference_set_in_the_same_swap(model, library_dir, tmp_path, monkeypatch):
+    """One folder swap: no moment in which the grown library lacks its reference set."""
+    import index.assemble
+    import index.reference
+    import melp.atomic
+
     add_reference(library_dir, REFERENCE_SOURCE, model)
     kept = Library.open(library_dir, model).reference_vectors()
     write_ecg_folder(tmp_path / "more", n_records=2, first=4)
+    swaps = []
+
+    def counted(*args, **kwargs):
+        swaps.append(args[1])
+        return melp.atomic.replace_folder(*args, **kwargs)
+
+    for module in (index.assemble, index.reference):  # every way a library folder is swapped in
+        monkeypatch.setattr(module, "replace_folder", counted)
     manifest = add_records(library_dir, f"folder:{tmp_path / 'more'}", model)
     grown = Library.open(library_dir, model)
-    assert manifest.n_records == len(grown) == 6 and manifest.reference.count == 6
+    assert manifest.n_records == len(grown) == 6 and manifest.reference.count == 6 and len(swaps) == 1
     np.testing.assert_array_equal(grown.reference_vectors(), kept)
 
 
