@@ -3,7 +3,8 @@
 Beats come from ``melp.beats`` (consensus of several leads, never P waves). Intervals are measured once,
 globally, on the median beat of the dominant QRS shape across all recorded leads, as computerised ECG
 programs do, after a zero-phase 0.5-40 Hz band-pass and 50/60 Hz notches (baseline wander, muscle noise
-and mains hum would otherwise swamp the spatial velocity):
+and mains hum would otherwise swamp the spatial velocity); beats of records sampled below 250 Hz (PTB-XL's
+100 Hz files) are upsampled to about 500 Hz first, so that boundaries are not found on 10 ms steps:
 - the dominant beats are those whose QRS correlates with the most typical beat's; ectopic beats of another
   shape (premature ventricular complexes) would blur the median beat's waves; when two shapes are nearly
   equally common (bigeminy) the one not premature is dominant, and where most dominant beats are followed
@@ -53,6 +54,7 @@ MAINS_HZ = (50.0, 60.0)
 NOTCH_Q = 30.0
 INDEPENDENT_LEADS = ("I", "II", "V1", "V2", "V3", "V4", "V5", "V6")
 MS = 1000.0
+COARSE_FS, DELINEATION_FS = 250.0, 500.0  # beats of records sampled below COARSE_FS are delineated at about 500 Hz
 
 
 @dataclass(frozen=True)
@@ -174,6 +176,10 @@ def _delineate(stacked: np.ndarray, r_index: int, rows: list[int], fs: float, rr
                ectopic_after_s: float | None) -> tuple[dict[str, float | None], bool, bool]:
     """(intervals and axes, P wave found, QRS found) from the median of ``stacked`` (K, 12, W)."""
     values: dict[str, float | None] = dict.fromkeys(("pr_ms", "qrs_ms", "qt_ms", "p_axis", "qrs_axis", "t_axis"))
+    if fs < COARSE_FS:  # 10 ms samples move each boundary by up to a sample: delineate a 500 Hz copy
+        factor = int(round(DELINEATION_FS / fs))
+        stacked = sps.resample_poly(stacked, factor, 1, axis=-1)  # band-limited below 40 Hz: exact enough
+        r_index, fs = r_index * factor, fs * factor
     beat = np.median(stacked, axis=0)  # (12, W)
     bounds = delineation.qrs_bounds(beat[rows], r_index, fs)
     if bounds is None:

@@ -187,6 +187,18 @@ def test_a_flat_t_wave_is_found_before_a_taller_next_p_wave():
     assert t_end(beat, qrs_offset=60, fs=fs, baseline=baseline, limit=400) != found  # the P wave misleads without
 
 
+def test_at_100_hz_the_qrs_is_delineated_on_a_finer_copy():
+    """PTB-XL ships 100 Hz records: on 10 ms samples each QRS boundary moved by up to a sample (before, the
+    QRS came out 12 ms long on average on these records; the benchmark's fresh 100 Hz stream: 86.8 -> 91.5 %
+    within 20 ms)."""
+    errors = []
+    for k in range(16):
+        ecg = simulate([COMMON[k % len(COMMON)]], SEED + 900 + k, fs=100)
+        found = melp.measure(ecg.record).qrs_ms
+        errors.append(np.inf if found is None else abs(found - ecg.intervals["qrs"]))
+    assert np.mean(errors) <= 8.0, errors
+
+
 def test_beats_of_another_shape_are_left_out_and_the_method_says_so():
     found = melp.measure(simulate(["sinus_rhythm", "pvc", "ventricular_bigeminy"], SEED + 500).record)
     assert "of another shape left out" in found.methods["qrs_ms"]
