@@ -86,15 +86,17 @@ def metadata_rows(records: list[EcgRecord], entries: list[SourceEntry]) -> pd.Da
 
 
 def embed_shard(
-    model: Any, entries: list[SourceEntry], batch_size: int
+    model: Any, entries: list[SourceEntry], batch_size: int, reports: bool = True
 ) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
-    """(ECG embeddings (n, D), report embeddings (n, D) NaN where none, metadata rows) of the readable entries."""
+    """(ECG embeddings (n, D), report embeddings (n, D) NaN where none, metadata rows) of the readable entries;
+    without ``reports`` the report embeddings are all NaN (a reference set needs ECG vectors only)."""
     records, kept = load_readable(entries)
     rows = metadata_rows(records, kept)
     if not records:
         return np.zeros((0, 0), np.float32), np.zeros((0, 0), np.float32), rows
     ecg_embeds = np.asarray(model.encode_ecg(records, batch_size=batch_size), dtype=np.float32)  # (n, D)
-    report_embeds = embed_reports(model, list(rows["report"]), batch_size)  # (n, D) or (n, 0)
+    report_embeds = (embed_reports(model, list(rows["report"]), batch_size) if reports  # (n, D) or (n, 0)
+                     else np.zeros((len(records), 0), np.float32))
     if report_embeds.shape[1] == 0:
         report_embeds = np.full_like(ecg_embeds, np.nan)
     return ecg_embeds, report_embeds, rows
@@ -109,8 +111,10 @@ def embed_into_store(
     rank: int = 0,
     world: int = 1,
     on_shard_done: Callable[[int], None] | None = None,
+    reports: bool = True,
 ) -> None:
-    """Embed this rank's unfinished shards; ``on_shard_done(shard)`` runs after each is stored."""
+    """Embed this rank's unfinished shards; ``on_shard_done(shard)`` runs after each is stored; ``reports``
+    as in ``embed_shard``."""
     mine = [s for s in range(shard_count(len(entries), shard_size)) if s % world == rank]
     todo = [s for s in mine if not store.is_done(s)]
     if len(todo) < len(mine):
@@ -119,7 +123,7 @@ def embed_into_store(
     with tqdm(total=n_todo, desc=f"embedding (rank {rank})", unit="rec", disable=rank != 0) as bar:
         for shard in todo:
             chunk = entries[shard * shard_size:(shard + 1) * shard_size]
-            ecg_embeds, report_embeds, rows = embed_shard(model, chunk, batch_size)
+            ecg_embeds, report_embeds, rows = embed_shard(model, chunk, batch_size, reports)
             store.write_shard(shard, ecg_embeds, report_embeds, rows)
             bar.update(len(chunk))
             if on_shard_done is not None:

@@ -24,10 +24,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
-from tqdm.auto import tqdm
 
-from index.embed import DEFAULT_BATCH_SIZE, load_readable
+from index.embed import DEFAULT_BATCH_SIZE, embed_into_store, read_all_shards, shard_count
 from index.commands import library_command
 from index.manifest import MANIFEST_FILE, Manifest, ReferenceEntry, model_fingerprint, now_iso
 from index.sources import parse_source
@@ -38,38 +36,22 @@ logger = logging.getLogger(__name__)
 
 REFERENCE_FILE = "reference_vectors.npy"
 REFERENCE_DTYPE = np.float16  # half the bytes; a percentile moves by one or two reference ECGs at most (tests)
-CHUNK_RECORDS = 256  # records read and encoded per step (bounded memory; the bar moves per chunk; resumable unit)
+CHUNK_RECORDS = 256  # records read and encoded per resumable chunk (bounded memory)
 WORK_SUFFIX = ".referencing"  # resumable work folder of a reference set, next to the library
 
 
-def embed_source(model: Any, source: str, batch_size: int = DEFAULT_BATCH_SIZE,
-                 work: ShardStore | None = None) -> np.ndarray:
+def embed_source(model: Any, source: str, work: ShardStore, batch_size: int = DEFAULT_BATCH_SIZE) -> np.ndarray:
     """(M, D) float32 ECG embeddings of every readable record of ``source`` (unreadable ones are skipped
-    with a warning, as in a library build); with ``work``, each chunk is kept there as it is done and the
-    chunks already there are read instead of embedded again."""
-    entries = parse_source(source)
-    if work is not None:
-        work.start({"kind": "reference", "source": source, "model": model_fingerprint(model),
-                    "chunk_records": CHUNK_RECORDS, "n_entries": len(entries)})
-    parts = []
-    with tqdm(total=len(entries), desc="embedding reference ECGs", unit="rec") as bar:
-        for chunk_index, start in enumerate(range(0, len(entries), CHUNK_RECORDS)):
-            chunk = entries[start:start + CHUNK_RECORDS]
-            if work is not None and work.is_done(chunk_index):
-                vectors = work.read_shard(chunk_index)[0]
-            else:
-                records, _ = load_readable([replace(entry, keep_signal=False) for entry in chunk])
-                vectors = (np.asarray(model.encode_ecg(records, batch_size=batch_size), dtype=np.float32) if records
-                           else np.zeros((0, 0), np.float32))
-                if work is not None:  # no reports or metadata: a row count marks the chunk done
-                    work.write_shard(chunk_index, vectors, np.zeros((len(vectors), 0), np.float32),
-                                     pd.DataFrame({"records": [len(vectors)]}))
-            if len(vectors):
-                parts.append(vectors)
-            bar.update(len(chunk))
-    if not parts:
-        raise ValueError(f"--source {source!r}: no record could be read; nothing to use as a reference")
-    return np.concatenate(parts)
+    with a warning), embedded as a library build embeds (``index.embed``), resumably in ``work``: chunks
+    already there are read back, not embedded again."""
+    entries = [replace(entry, keep_signal=False) for entry in parse_source(source)]
+    work.start({"kind": "reference", "source": source, "model": model_fingerprint(model),
+                "chunk_records": CHUNK_RECORDS, "n_entries": len(entries)})
+    embed_into_store(model, entries, work, CHUNK_RECORDS, batch_size, reports=False)
+    try:
+        return read_all_shards(work, shard_count(len(entries), CHUNK_RECORDS))[0]
+    except ValueError:
+        raise ValueError(f"--source {source!r}: no record could be read; nothing to use as a reference") from None
 
 
 def read_reference(folder: Path, manifest: Manifest) -> np.ndarray | None:
@@ -122,7 +104,7 @@ def add_reference(library_dir: str | Path, source: str, model: Any, batch_size: 
 
     library = Library.open(library_dir, model, force)  # refuses another model's library
     work = ShardStore(library.folder.with_name(library.folder.name + WORK_SUFFIX))
-    manifest = write_reference(library.folder, embed_source(model, source, batch_size, work), source_label or source)
+    manifest = write_reference(library.folder, embed_source(model, source, work, batch_size), source_label or source)
     work.discard()
     return manifest
 
