@@ -31,7 +31,7 @@ from melp.atomic import write_text_atomic
 from melp.datasets.ptbxl import LABEL_SETS, PtbxlReportsDataset
 from melp.datasets.text import normalise_report
 from melp.logs import configure_logging
-from train.eval_ptbxl import plain_names
+from train.eval_ptbxl import encode_all, plain_names
 
 logger = logging.getLogger(__name__)
 ROOT = Path(__file__).resolve().parents[1]
@@ -67,10 +67,8 @@ def choose(model: Any, rhythm: np.ndarray, labels: np.ndarray, written: dict[str
 
 def select(model: Any, root: str, candidate_dir: Path) -> dict[str, dict[str, dict[str, Any]]]:
     """label set -> statement -> choice (see ``choose``), from fold 9."""
-    from train.calibrate import _embed  # one reading loop for fold 9, as calibration reads it
-
     validation = PtbxlReportsDataset(root, "val", model.preprocess_config)
-    rhythm, labels = _embed(model, validation), validation.label_matrix()
+    rhythm, labels = encode_all(model, validation)["rhythm"], validation.label_matrix()
     names = {label_set: {statement: normalise_report(name) for statement, name in named.items()}
              for label_set, named in plain_names(validation).items()}  # written as reports look
     selection = {}
