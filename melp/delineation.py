@@ -80,12 +80,13 @@ def qrs_bounds(beat: np.ndarray, r_index: int, fs: float) -> tuple[int, int] | N
     first, last = max(r_index - int(QRS_REACH_S[0] * fs), hold + 1), min(r_index + int(QRS_REACH_S[1] * fs),
                                                                           beat.shape[1] - hold - 1)
     # the onset level is capped: the initial (septal) forces are small beside tall R waves, and a share of
-    # the peak alone put the onset at the main R deflection (10-15 ms late on simulated LVH records)
-    onset_level = min(QRS_ONSET_SHARE * peak, QRS_ONSET_MAX_MV_S)
-    onset = next((i for i in range(r_index, first - 1, -1) if velocity[i - hold:i + 1].max() < onset_level), None)
-    if onset is None:  # noise above the cap before the QRS: the share of the peak alone
-        onset = next((i for i in range(r_index, first - 1, -1)
-                      if velocity[i - hold:i + 1].max() < QRS_ONSET_SHARE * peak), None)
+    # the peak alone put the onset at the main R deflection (10-15 ms late on simulated LVH records); where
+    # noise before the QRS stays above the cap, the share of the peak alone (searched only then)
+    onset = None
+    for level in sorted({min(QRS_ONSET_SHARE * peak, QRS_ONSET_MAX_MV_S), QRS_ONSET_SHARE * peak}):
+        onset = next((i for i in range(r_index, first - 1, -1) if velocity[i - hold:i + 1].max() < level), None)
+        if onset is not None:
+            break
     offset = next((i for i in range(r_index, last) if velocity[i:i + hold].max() < QRS_OFFSET_SHARE * peak), None)
     return (onset, offset) if onset is not None and offset is not None else None
 
