@@ -146,19 +146,26 @@ def _atrial_rate(info: BeatInfo, p_found: bool) -> float | None:
 
 
 def _measured_beats(record: EcgRecord, info: BeatInfo,
-                    rows: list[int]) -> tuple[np.ndarray, int, float | None, int] | None:
-    """(the whole beats of the dominant shape (K, 12, W), R index in W, seconds after the R peak by which an
-    ectopic beat has begun when most of them are followed early by one (else None), how many whole beats of
-    another shape were left out), or None without whole beats."""
+                    rows: list[int]) -> tuple[np.ndarray, int, float, float | None, int] | None:
+    """(the whole beats of the dominant shape (K, 12, W), R index in W, their sampling rate, seconds after the
+    R peak by which an ectopic beat has begun when most of them are followed early by one (else None), how
+    many whole beats of another shape were left out), or None without whole beats. Beats of records sampled
+    below COARSE_FS are upsampled to about DELINEATION_FS (every boundary found on them, the ectopic beat's
+    QRS onset as well as the dominant beat's: on 10 ms samples each moved by up to a sample)."""
     stacked = beat_stack(record, info.r_peaks, measurement_signal(record))
     if stacked is None:
         return None
     beats_, r_index = stacked
+    fs = record.fs
+    if fs < COARSE_FS:
+        factor = int(round(DELINEATION_FS / fs))
+        beats_ = sps.resample_poly(beats_, factor, 1, axis=-1)  # band-limited below 40 Hz: exact enough
+        r_index, fs = r_index * factor, fs * factor
     whole = whole_beats(record, info.r_peaks)
     preceding = np.concatenate([[np.nan], info.rr])[whole]  # (K,) s from the beat before
-    dominant = delineation.dominant_beats(beats_, r_index, rows, record.fs, preceding)
+    dominant = delineation.dominant_beats(beats_, r_index, rows, fs, preceding)
     if not MIN_BEATS <= dominant.sum() < dominant.size:
-        return beats_, r_index, None, 0
+        return beats_, r_index, fs, None, 0
     following = np.concatenate([info.rr, [np.nan]])[whole]  # (K,) s to the beat after
     known = np.isfinite(preceding[dominant])
     cycle_s = float(np.median(preceding[dominant][known])) if known.any() else float(np.median(info.rr))
@@ -166,20 +173,16 @@ def _measured_beats(record: EcgRecord, info: BeatInfo,
     ectopic_after_s = None
     if early.sum() >= EARLY_ECTOPIC_SHARE * dominant.sum():  # bigeminy, trigeminy: the median beat would show it
         # the T end is searched before the ectopic beat's QRS onset, found on the median of the other beats
-        bounds = delineation.qrs_bounds(np.median(beats_[~dominant], axis=0)[rows], r_index, record.fs)
-        lead_in = (r_index - bounds[0]) / record.fs if bounds is not None else ECTOPIC_MARGIN_S
+        bounds = delineation.qrs_bounds(np.median(beats_[~dominant], axis=0)[rows], r_index, fs)
+        lead_in = (r_index - bounds[0]) / fs if bounds is not None else ECTOPIC_MARGIN_S
         ectopic_after_s = float(np.median(following[early])) - lead_in
-    return beats_[dominant], r_index, ectopic_after_s, int((~dominant).sum())
+    return beats_[dominant], r_index, fs, ectopic_after_s, int((~dominant).sum())
 
 
 def _delineate(stacked: np.ndarray, r_index: int, rows: list[int], fs: float, rr_s: float | None,
                ectopic_after_s: float | None) -> tuple[dict[str, float | None], bool, bool]:
     """(intervals and axes, P wave found, QRS found) from the median of ``stacked`` (K, 12, W)."""
     values: dict[str, float | None] = dict.fromkeys(("pr_ms", "qrs_ms", "qt_ms", "p_axis", "qrs_axis", "t_axis"))
-    if fs < COARSE_FS:  # 10 ms samples move each boundary by up to a sample: delineate a 500 Hz copy
-        factor = int(round(DELINEATION_FS / fs))
-        stacked = sps.resample_poly(stacked, factor, 1, axis=-1)  # band-limited below 40 Hz: exact enough
-        r_index, fs = r_index * factor, fs * factor
     beat = np.median(stacked, axis=0)  # (12, W)
     bounds = delineation.qrs_bounds(beat[rows], r_index, fs)
     if bounds is None:
@@ -220,8 +223,8 @@ def measure(record: EcgRecord) -> Measurements:
     if measured is None:
         methods["intervals"] = f"not measurable: fewer than {MIN_BEATS} whole beats"
     else:
-        stacked, r_index, ectopic_after_s, left_out = measured
-        values, p_found, qrs_found = _delineate(stacked, r_index, rows, record.fs, median_rr_s, ectopic_after_s)
+        stacked, r_index, fs, ectopic_after_s, left_out = measured
+        values, p_found, qrs_found = _delineate(stacked, r_index, rows, fs, median_rr_s, ectopic_after_s)
         methods.update(_interval_methods(values, len(stacked), left_out, qrs_found))
     qt, rr_s = values["qt_ms"], (rr_ms / MS if rr_ms else None)
     atrial = _atrial_rate(info, p_found)
