@@ -7,8 +7,10 @@ and mains hum would otherwise swamp the spatial velocity); beats of records samp
 100 Hz files) are upsampled to about 500 Hz first, so that boundaries are not found on 10 ms steps:
 - the dominant beats are those whose QRS correlates with the most typical beat's; ectopic beats of another
   shape (premature ventricular complexes) would blur the median beat's waves; when two shapes are nearly
-  equally common (bigeminy) the one not premature is dominant, and where most dominant beats are followed
-  early by an ectopic one, the T end is searched before it;
+  equally common (bigeminy) the one not premature is dominant; where at least 3 dominant beats have no
+  ectopic neighbour, only those are measured (the beat after an ectopic one follows a compensatory pause and
+  has a longer QT; the one before it can have its T wave overlapped), and where most dominant beats are
+  followed early by an ectopic one, the T end is searched before it;
 - the spatial velocity of the median beat (speed of the heart vector over the 8 independent leads)
   marks QRS onset and offset where it stays below a share of its QRS maximum for 20 ms (the onset level
   is capped at 25 mV/s, below which the small initial forces beside tall R waves would otherwise fall);
@@ -47,6 +49,7 @@ BEFORE_R_S, AFTER_R_S = 0.45, 0.65  # median-beat window around each R peak
 PREMATURE_SHARE = 0.85  # a beat this early (share of the median RR) is premature
 ECTOPIC_MARGIN_S = 0.05  # in bigeminy the T end is searched before the ectopic QRS onset, or this before its R peak
 EARLY_ECTOPIC_SHARE = 0.25  # ... when this share of the measured beats is followed early by an ectopic beat
+CLEAN_MIN_BEATS = 3  # beats away from ectopic ones measured alone when at least this many
 NEXT_BEAT_SHARE = 0.75  # T end searched no later than this share of the median RR after the R peak
 MEASURE_BAND_HZ = (0.5, 40.0)  # delineation band (capped below Nyquist)
 MEASURE_FILTER_ORDER = 2
@@ -146,10 +149,11 @@ def _atrial_rate(info: BeatInfo, p_found: bool) -> float | None:
 
 
 def _measured_beats(record: EcgRecord, info: BeatInfo,
-                    rows: list[int]) -> tuple[np.ndarray, int, float, float | None, int] | None:
+                    rows: list[int]) -> tuple[np.ndarray, int, float, float | None, int, int] | None:
     """(the whole beats of the dominant shape (K, 12, W), R index in W, their sampling rate, seconds after the
     R peak by which an ectopic beat has begun when most of them are followed early by one (else None), how
-    many whole beats of another shape were left out), or None without whole beats. Beats of records sampled
+    many whole beats of another shape were left out, how many of the dominant shape beside them were set
+    aside), or None without whole beats. Beats of records sampled
     below COARSE_FS are upsampled to about DELINEATION_FS (every boundary found on them, the ectopic beat's
     QRS onset as well as the dominant beat's: on 10 ms samples each moved by up to a sample)."""
     stacked = beat_stack(record, info.r_peaks, measurement_signal(record))
@@ -165,10 +169,21 @@ def _measured_beats(record: EcgRecord, info: BeatInfo,
     preceding = np.concatenate([[np.nan], info.rr])[whole]  # (K,) s from the beat before
     dominant = delineation.dominant_beats(beats_, r_index, rows, fs, preceding)
     if not MIN_BEATS <= dominant.sum() < dominant.size:
-        return beats_, r_index, fs, None, 0
+        return beats_, r_index, fs, None, 0, 0
     following = np.concatenate([info.rr, [np.nan]])[whole]  # (K,) s to the beat after
     known = np.isfinite(preceding[dominant])
     cycle_s = float(np.median(preceding[dominant][known])) if known.any() else float(np.median(info.rr))
+    # beats next to an ectopic one (another shape, and premature) are set aside where enough others remain,
+    # as a reader measures away from the ectopy: the beat after it follows a compensatory pause (its QT is
+    # longer), the one before can have its T wave overlapped. A beat of another shape that is not premature
+    # (on real records mostly noise or a respiratory change of the QRS) sets nothing aside
+    ectopic = ~dominant & (preceding < PREMATURE_SHARE * cycle_s)
+    index = np.flatnonzero(whole)
+    marked = set(index[ectopic].tolist())  # a beat cut off at either end counts as not ectopic
+    beside = np.array([k - 1 in marked or k + 1 in marked for k in index.tolist()])
+    clean = dominant & ~beside
+    if beside.any() and clean.sum() >= CLEAN_MIN_BEATS:
+        return beats_[clean], r_index, fs, None, int((~dominant).sum()), int((dominant & beside).sum())
     early = dominant & np.concatenate([~dominant[1:], [False]]) & (following < PREMATURE_SHARE * cycle_s)
     ectopic_after_s = None
     if early.sum() >= EARLY_ECTOPIC_SHARE * dominant.sum():  # bigeminy, trigeminy: the median beat would show it
@@ -176,7 +191,7 @@ def _measured_beats(record: EcgRecord, info: BeatInfo,
         bounds = delineation.qrs_bounds(np.median(beats_[~dominant], axis=0)[rows], r_index, fs)
         lead_in = (r_index - bounds[0]) / fs if bounds is not None else ECTOPIC_MARGIN_S
         ectopic_after_s = float(np.median(following[early])) - lead_in
-    return beats_[dominant], r_index, fs, ectopic_after_s, int((~dominant).sum())
+    return beats_[dominant], r_index, fs, ectopic_after_s, int((~dominant).sum()), 0
 
 
 def _delineate(stacked: np.ndarray, r_index: int, rows: list[int], fs: float, rr_s: float | None,
@@ -223,9 +238,9 @@ def measure(record: EcgRecord) -> Measurements:
     if measured is None:
         methods["intervals"] = f"not measurable: fewer than {MIN_BEATS} whole beats"
     else:
-        stacked, r_index, fs, ectopic_after_s, left_out = measured
+        stacked, r_index, fs, ectopic_after_s, left_out, set_aside = measured
         values, p_found, qrs_found = _delineate(stacked, r_index, rows, fs, median_rr_s, ectopic_after_s)
-        methods.update(_interval_methods(values, len(stacked), left_out, qrs_found))
+        methods.update(_interval_methods(values, len(stacked), left_out, set_aside, qrs_found))
     qt, rr_s = values["qt_ms"], (rr_ms / MS if rr_ms else None)
     atrial = _atrial_rate(info, p_found)
     if atrial is not None and heart_rate is not None and abs(atrial - heart_rate) <= 0.1 * heart_rate:
@@ -241,8 +256,10 @@ def measure(record: EcgRecord) -> Measurements:
     )
 
 
-def _interval_methods(values: dict[str, float | None], n_median: int, left_out: int, qrs_found: bool) -> dict[str, str]:
-    median = f"median beat of {n_median} beats" + (f"; {left_out} of another shape left out" if left_out else "")
+def _interval_methods(values: dict[str, float | None], n_median: int, left_out: int, set_aside: int,
+                      qrs_found: bool) -> dict[str, str]:
+    median = (f"median beat of {n_median} beats" + (f"; {left_out} of another shape left out" if left_out else "")
+              + (f", {set_aside} next to them set aside" if set_aside else ""))
     text = {
         "qrs_ms": f"QRS onset to offset where the spatial velocity crosses {QRS_ONSET_SHARE:.0%} of its peak "
                   f"(onset: or {QRS_ONSET_MAX_MV_S:.0f} mV/s when lower) ({median})",
