@@ -76,7 +76,19 @@ class Provenance:
     precision: str = "fp32"  # how inference ran (melp.precision)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """As a result file stores it: a folder inside the working directory relative to it, so files
+        committed with a checkpoint do not carry the path of the machine that wrote them."""
+        return {**asdict(self), "name_or_path": _portable_path(self.name_or_path)}
+
+
+def _portable_path(name_or_path: str) -> str:
+    path = Path(name_or_path)
+    if not path.is_absolute():
+        return name_or_path
+    try:
+        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:  # outside the working directory: as given
+        return name_or_path
 
 
 def trained_on(folder: str | Path | None) -> str | None:

@@ -65,6 +65,17 @@ def test_a_loaded_model_says_where_it_came_from(tmp_path, model):
     assert provenance.fingerprint == model.provenance.fingerprint and len(provenance.fingerprint) == 16
 
 
+def test_stored_provenance_names_a_folder_inside_the_working_directory_relatively(tmp_path, monkeypatch, model):
+    """Result files committed beside a checkpoint must not carry the writer's machine path."""
+    folder = Path(model.save_pretrained(tmp_path / "checkpoints" / "m"))
+    loaded = melp.load(folder)
+    assert loaded.provenance.to_dict()["name_or_path"] == str(folder)  # outside the working directory: as given
+    monkeypatch.chdir(tmp_path)
+    stored = loaded.provenance.to_dict()
+    assert stored["name_or_path"] == "checkpoints/m" and stored["fingerprint"] == loaded.provenance.fingerprint
+    assert loaded.provenance.name_or_path == str(folder)  # the live object keeps the folder it was loaded from
+
+
 def test_result_files_record_the_model_that_made_them(tmp_path, model):
     folder = model.save_pretrained(tmp_path / "m")
     path = tmp_path / "rec.npy"
