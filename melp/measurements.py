@@ -39,6 +39,7 @@ import numpy as np
 from scipy import signal as sps
 
 from melp import delineation
+from melp.atrial_rate import atrial_rate
 from melp.delineation import (MIN_BEATS, P_ONSET_SHARE, QRS_ONSET_MAX_MV_S, QRS_ONSET_SHARE, SHORTEST_QTC_S,
                               T_END_SHARE, pr_segment)
 from melp.data.beats import BeatInfo, beats
@@ -50,7 +51,7 @@ PREMATURE_SHARE = 0.85  # a beat this early (share of the median RR) is prematur
 ECTOPIC_MARGIN_S = 0.05  # in bigeminy the T end is searched before the ectopic QRS onset, or this before its R peak
 EARLY_ECTOPIC_SHARE = 0.25  # ... when this share of the measured beats is followed early by an ectopic beat
 CLEAN_MIN_BEATS = 3  # beats away from ectopic ones measured alone when at least this many
-NEXT_BEAT_SHARE = 0.75  # T end searched no later than this share of the median RR after the R peak
+NEXT_BEAT_SHARE = 0.75
 MEASURE_BAND_HZ = (0.5, 40.0)  # delineation band (capped below Nyquist)
 MEASURE_FILTER_ORDER = 2
 MAINS_HZ = (50.0, 60.0)
@@ -130,33 +131,15 @@ def _axis(beat: np.ndarray, start: int, stop: int, baseline: slice) -> float | N
     return float(np.degrees(np.arctan2(lead_avf, lead_i)))
 
 
-def _atrial_rate(info: BeatInfo, p_found: bool) -> float | None:
-    """Rate of atrial events: the P waves the beat detector set aside (blocked or dissociated), plus one
-    per QRS when the beats are conducted (a P wave before each QRS)."""
-    if info.other_events.size == 0:
-        return None
-    dissociated = not p_found or info.other_events.size >= info.r_peaks.size  # P waves outnumber the QRS
-    events = info.other_events if dissociated else np.sort(np.concatenate([info.other_events, info.r_peaks]))
-    if events.size < 3:
-        return None
-    spacings = np.diff(events)
-    # P waves hidden in a QRS or T wave are missed, so some spacings span two or three P-P intervals:
-    # the P-P interval is the spacing of the closest pairs
-    closest = spacings[spacings < 1.5 * spacings.min()]
-    if closest.size < 2:
-        return None
-    return float(60.0 * info.fs / np.median(closest))
-
-
-def _measured_beats(record: EcgRecord, info: BeatInfo,
-                    rows: list[int]) -> tuple[np.ndarray, int, float, float | None, int, int] | None:
+def _measured_beats(record: EcgRecord, info: BeatInfo, rows: list[int],
+                    signal: np.ndarray) -> tuple[np.ndarray, int, float, float | None, int, int] | None:
     """(the whole beats of the dominant shape (K, 12, W), R index in W, their sampling rate, seconds after the
     R peak by which an ectopic beat has begun when most of them are followed early by one (else None), how
     many whole beats of another shape were left out, how many of the dominant shape beside them were set
     aside), or None without whole beats. Beats of records sampled
     below COARSE_FS are upsampled to about DELINEATION_FS (every boundary found on them, the ectopic beat's
     QRS onset as well as the dominant beat's: on 10 ms samples each moved by up to a sample)."""
-    stacked = beat_stack(record, info.r_peaks, measurement_signal(record))
+    stacked = beat_stack(record, info.r_peaks, signal)
     if stacked is None:
         return None
     beats_, r_index = stacked
@@ -234,7 +217,8 @@ def measure(record: EcgRecord) -> Measurements:
     rows = [STANDARD_LEADS.index(name) for name in INDEPENDENT_LEADS if record.lead_mask[STANDARD_LEADS.index(name)]]
     values: dict[str, float | None] = dict.fromkeys(("pr_ms", "qrs_ms", "qt_ms", "p_axis", "qrs_axis", "t_axis"))
     p_found = False
-    measured = _measured_beats(record, info, rows)
+    signal = measurement_signal(record)
+    measured = _measured_beats(record, info, rows, signal)
     if measured is None:
         methods["intervals"] = f"not measurable: fewer than {MIN_BEATS} whole beats"
     else:
@@ -242,11 +226,13 @@ def measure(record: EcgRecord) -> Measurements:
         values, p_found, qrs_found = _delineate(stacked, r_index, rows, fs, median_rr_s, ectopic_after_s)
         methods.update(_interval_methods(values, len(stacked), left_out, set_aside, qrs_found))
     qt, rr_s = values["qt_ms"], (rr_ms / MS if rr_ms else None)
-    atrial = _atrial_rate(info, p_found)
+    atrial = atrial_rate(info, values["pr_ms"] if p_found else None, signal, rows)
     if atrial is not None and heart_rate is not None and abs(atrial - heart_rate) <= 0.1 * heart_rate:
         atrial = None
-    methods["atrial_rate"] = ("P waves set aside by the beat detector plus one per QRS" if atrial is not None
-                              else "given only when it differs from the ventricular rate")
+    methods["atrial_rate"] = (
+        "P-P interval of the P waves no QRS follows (set aside by the beat detector) and those of the conducted "
+        "beats, one regular series" if atrial is not None else
+        "given only when it differs from the ventricular rate and the atrial events form one regular rhythm")
     return Measurements(
         heart_rate=heart_rate, atrial_rate=atrial, rr_ms=rr_ms, pr_ms=values["pr_ms"], qrs_ms=values["qrs_ms"],
         qt_ms=qt, qtc_bazett_ms=qt / np.sqrt(rr_s) if qt and rr_s else None,

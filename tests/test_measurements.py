@@ -49,8 +49,61 @@ def test_complete_heart_block_reports_the_ventricular_rate_never_the_atrial_one(
     ecg = simulate(["complete_av_block"], seed)
     found = melp.measure(ecg.record)
     assert found.heart_rate == pytest.approx(ecg.intervals["heart_rate"], abs=2)
-    # the atrial rate is given when the P waves could be found in one lead, and then it is the faster one
-    assert found.atrial_rate is None or found.atrial_rate > found.heart_rate * 1.3
+    assert found.atrial_rate is None or found.atrial_rate > found.heart_rate * 1.3  # the faster one, when given
+
+
+def test_complete_heart_block_atrial_rate_where_given_is_the_p_wave_rate():
+    """Given only where the dissociated P waves form one regular series; then within 10 % of it."""
+    given = 0
+    for k in range(8):
+        ecg = simulate(["complete_av_block"], SEED + 1100 + k)
+        found = melp.measure(ecg.record).atrial_rate
+        blocked = np.sort(ecg.beat_table["sample"][ecg.beat_table["type"] == "nonconducted_p"])
+        truth = 60.0 * ecg.record.fs / np.median(np.diff(blocked))
+        if found is not None:
+            given += 1
+            assert found == pytest.approx(truth, rel=0.1), (k, found, truth)
+    assert given >= 3
+
+
+def _atrial_case(blocked_pattern: np.ndarray | None, blocked_delay_s: float = 0.6, extra: np.ndarray | None = None):
+    """An 8-lead signal at 500 Hz with R peaks every 1.2 s (50 bpm), a P wave 160 ms before each, and a
+    wave ``blocked_delay_s`` after each P wave with the lead pattern given (None: none); the BeatInfo the
+    beat detector would give, its set-aside detections at those waves (or ``extra``)."""
+    from melp.data.beats import BeatInfo
+
+    fs, n = 500.0, 6000
+    time = np.arange(n)
+    r_peaks = np.arange(int(0.5 * fs), n - int(0.7 * fs), int(1.2 * fs))
+    p_peaks = r_peaks - int(0.16 * fs)
+    p_pattern = np.array([0.10, 0.15, 0.05, 0.08, 0.10, 0.12, 0.12, 0.10])
+    signal = np.zeros((12, n))
+    wave = lambda centres: sum(np.exp(-0.5 * ((time - c) / 10.0) ** 2) for c in centres)  # 20 ms sigma
+    signal[:8] += p_pattern[:, None] * wave(p_peaks)[None, :]
+    events = np.zeros(0, dtype=np.int64) if extra is None else extra
+    if blocked_pattern is not None:
+        events = p_peaks + int(blocked_delay_s * fs)
+        signal[:8] += blocked_pattern[:, None] * wave(events)[None, :]
+    info = BeatInfo(r_peaks, np.diff(r_peaks) / fs, 50.0, "II", fs, other_events=events.astype(np.int64))
+    return info, signal
+
+
+def test_atrial_rate_counts_blocked_p_waves_and_nothing_else():
+    from melp.atrial_rate import atrial_rate
+
+    rows = list(range(8))
+    same = np.array([0.10, 0.15, 0.05, 0.08, 0.10, 0.12, 0.12, 0.10])
+    info, signal = _atrial_case(same)  # 2:1 block: a P wave midway, shaped like the conducted one
+    assert atrial_rate(info, 160.0, signal, rows) == pytest.approx(100.0, rel=0.02)
+    other = np.array([-0.05, 0.02, 0.20, -0.10, 0.0, 0.05, -0.15, 0.10])  # timed the same, another wave
+    info, signal = _atrial_case(other)
+    assert atrial_rate(info, 160.0, signal, rows) is None
+    info, signal = _atrial_case(3.0 * same)  # the shape but three times the size: a T or U wave
+    assert atrial_rate(info, 160.0, signal, rows) is None
+    # an R' wave 100 ms after some R peaks (the right bundle branch block record that showed 612 bpm)
+    info, _ = _atrial_case(None)
+    info, signal = _atrial_case(None, extra=info.r_peaks[[1, 3]] + 50)
+    assert atrial_rate(info, 160.0, signal, rows) is None
 
 
 def test_what_cannot_be_measured_is_none_with_a_reason():
