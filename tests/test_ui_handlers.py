@@ -120,6 +120,27 @@ def test_record_markdown_lists_what_was_read():
         assert expected in text
 
 
+def test_measurement_table_keeps_values_in_two_columns_and_methods_below_it():
+    """A third "how" column squeezed the values into one character per line in the side column; the
+    methods now follow the table, once per way of measuring, quotes shown as quotes (not &#x27;)."""
+    from melp.synth.simulate import simulate
+
+    record = simulate(["sinus_rhythm"], 4242).record
+    text = record_markdown(record, (), (), melp.measure(record), "0-10 s of 10.0 s")
+    table = [line for line in text.splitlines() if line.startswith("| ")]
+    assert table and all(line.count("|") == 3 for line in table), table
+    assert "<details><summary>How each value was found</summary>" in text
+    assert "- **QT, QTc (Bazett), QTc (Fridericia):**" in text and "wave's" in text and "&#x27;" not in text
+
+
+def test_plain_escapes_tags_and_markdown_but_not_quotes():
+    from ui.errors import plain
+
+    shown = plain("the P wave's <b>onset</b> | *not* bold")
+    assert "wave's" in shown and "&lt;b&gt;" in shown and "<b>" not in shown
+    assert "\\|" in shown and "\\*" in shown
+
+
 def test_measurements_say_not_measurable_instead_of_guessing():
     from ui.record_info import measurement_rows
 

@@ -25,8 +25,10 @@ _ABSOLUTE_PATH = re.compile(r"(?<![\w.])/(?:[\w.\-]+/)+")  # "/tmp/gradio/ab12/"
 
 
 def plain(text: object) -> str:
-    """Text from a file as literal markdown/HTML: tags escaped, markdown marks backslashed."""
-    return _MARKDOWN_SPECIALS.sub(r"\\\1", html.escape(str(text), quote=True))
+    """Text from a file as literal markdown/HTML: tags escaped, markdown marks backslashed. Quotes stay as
+    they are: the text lands in markdown, never in an attribute, and an escaped one (&#x27;) had its # marked
+    and showed as "&#x27;" in the page."""
+    return _MARKDOWN_SPECIALS.sub(r"\\\1", html.escape(str(text), quote=False))
 
 
 def without_paths(message: str) -> str:

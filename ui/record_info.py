@@ -48,9 +48,18 @@ def measurements_markdown(measurements: object | None, window_label: str) -> str
     """The measurement table of the analysed window, naming the lead the R peaks were taken from."""
     if measurements is None:
         return ""
+    rows = measurement_rows(measurements)
     lines = [f"**Measurements** ({window_label}; {measurements.n_beats} beats, R peaks of lead "
-             f"{measurements.lead or 'none'} agreed by several leads)", "", "| | value | how |", "|---|---|---|"]
-    lines += [f"| {label} | {value} | {plain(how)} |" for label, value, how in measurement_rows(measurements)]
+             f"{measurements.lead or 'none'} agreed by several leads)", "", "| | value |", "|---|---|"]
+    lines += [f"| {label} | {value} |" for label, value, _ in rows]
+    # how each was found, below the table (in a third column it squeezed the values into one character per
+    # line in the app's side column); values found the same way (RR and rate, QT and QTc) share a line
+    methods: dict[str, list[str]] = {}
+    for label, _, how in rows:
+        methods.setdefault(how, []).append(label)
+    lines += ["", "<details><summary>How each value was found</summary>", ""]
+    lines += [f"- **{', '.join(labels)}:** {plain(how)}" for how, labels in methods.items()]
+    lines += ["", "</details>"]
     return "\n".join(lines)
 
 
