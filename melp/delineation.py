@@ -66,12 +66,15 @@ def _moving_average(values: np.ndarray, width: int) -> np.ndarray:
 
 
 def qrs_bounds(beat: np.ndarray, r_index: int, fs: float) -> tuple[int, int] | None:
-    """QRS onset and offset (samples in the median beat) from the spatial velocity of the independent leads."""
+    """QRS onset and offset (samples in the median beat) from the spatial velocity of the independent leads,
+    searched outward from its steepest point within QRS_SEARCH_S of ``r_index`` (a detector's R position
+    can sit before the QRS has begun)."""
     velocity = np.sqrt((np.diff(beat, axis=1, prepend=beat[:, :1]) ** 2).sum(axis=0)) * fs  # (W,) mV/s
     velocity = _moving_average(velocity, int(SMOOTH_S * fs))
     search = int(QRS_SEARCH_S * fs)
     low, high = max(r_index - search, 1), min(r_index + search, beat.shape[1] - 1)
-    peak = velocity[low:high].max()
+    centre = low + int(np.argmax(velocity[low:high]))  # the QRS's steepest point: both searches start there
+    peak = velocity[centre]
     if peak <= 0:
         return None
     # each boundary is where the velocity stays below its share for QRS_HOLD_S: a dip between two parts of
@@ -84,10 +87,10 @@ def qrs_bounds(beat: np.ndarray, r_index: int, fs: float) -> tuple[int, int] | N
     # noise before the QRS stays above the cap, the share of the peak alone (searched only then)
     onset = None
     for level in sorted({min(QRS_ONSET_SHARE * peak, QRS_ONSET_MAX_MV_S), QRS_ONSET_SHARE * peak}):
-        onset = next((i for i in range(r_index, first - 1, -1) if velocity[i - hold:i + 1].max() < level), None)
+        onset = next((i for i in range(centre, first - 1, -1) if velocity[i - hold:i + 1].max() < level), None)
         if onset is not None:
             break
-    offset = next((i for i in range(r_index, last) if velocity[i:i + hold].max() < QRS_OFFSET_SHARE * peak), None)
+    offset = next((i for i in range(centre, last) if velocity[i:i + hold].max() < QRS_OFFSET_SHARE * peak), None)
     return (onset, offset) if onset is not None and offset is not None else None
 
 

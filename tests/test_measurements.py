@@ -278,6 +278,22 @@ def test_a_flat_t_wave_is_found_before_a_taller_next_p_wave():
     assert t_end(beat, qrs_offset=60, fs=fs, baseline=baseline, limit=400) != found  # the P wave misleads without
 
 
+def test_qrs_bounds_search_from_the_steepest_point_not_from_the_given_r_peak():
+    """A beat detector's R position can sit just before the QRS (a real CPSC record: 20 ms before it,
+    where the spatial velocity is still low): the bounds were then both that position and the QRS came
+    out 0 ms long, QT 86 ms."""
+    from melp.delineation import qrs_bounds
+
+    fs, width = 500.0, 500
+    time = np.arange(width)
+    qrs = np.exp(-0.5 * ((time - 260) / 8.0) ** 2) - 0.6 * np.exp(-0.5 * ((time - 280) / 8.0) ** 2)
+    beat = np.outer(np.linspace(0.4, 1.2, 8), qrs)
+    reference = qrs_bounds(beat, 260, fs)  # given at the R peak
+    early = qrs_bounds(beat, 225, fs)  # given 70 ms before it, before the QRS has begun to move
+    assert reference is not None and early == reference
+    assert (reference[1] - reference[0]) / fs >= 0.05
+
+
 def test_at_100_hz_the_qrs_is_delineated_on_a_finer_copy():
     """PTB-XL ships 100 Hz records: on 10 ms samples each QRS boundary moved by up to a sample (before, the
     QRS came out 12 ms long on average on these records; the benchmark's fresh 100 Hz stream: 86.8 -> 91.5 %
