@@ -103,6 +103,25 @@ def test_a_premature_beat_a_quarter_second_after_the_last_is_still_a_beat():
     assert np.abs(found / fs - peaks).max() < 0.02
 
 
+def test_slow_paced_complexes_beside_tall_ectopic_beats_are_still_beats():
+    """QRS evidence is the spatial velocity near a candidate against the strongest beats': paced complexes
+    (about 30 mV/s) fell under 30 % of the premature ventricular complexes' (200 mV/s) and a paced record
+    with PVCs came out at 24 bpm. A beat above 20 mV/s now stays, unless it sits where the T wave of a
+    strong beat is; P waves (5-10 mV/s) still go."""
+    from melp.data.beats import qrs_beats
+
+    fs = 500.0
+    velocity = np.zeros(5000)
+    paced = [200, 1000, 1800, 3000, 3800, 4600]
+    ectopic = [1400, 2500, 4200]  # common enough to set the reference: the share alone kept only them
+    t_wave = [1400 + 150]  # 0.3 s after an ectopic beat, as fast as a paced complex
+    p_wave = [2200]
+    for samples, speed in ((paced, 30.0), (ectopic, 200.0), (t_wave, 30.0), (p_wave, 8.0)):
+        velocity[samples] = speed
+    candidates = np.sort(np.array(paced + ectopic + t_wave + p_wave))
+    assert qrs_beats(candidates, velocity, fs).tolist() == sorted(paced + ectopic)
+
+
 def test_the_same_samples_are_detected_once_and_the_shared_result_cannot_be_changed(monkeypatch):
     from melp.data import beats as beats_module
 

@@ -34,6 +34,10 @@ MIN_KURTOSIS = 4.0
 # the heart vector 5-10x slower than QRS complexes, PVCs and paced beats at least as fast
 QRS_EVIDENCE_SHARE = 0.3
 QRS_REFERENCE_PERCENTILE = 90.0
+QRS_EVIDENCE_FLOOR_MV_S = 20.0  # ... but a beat this fast is a QRS whatever the others (P waves reach 5-10 mV/s;
+# paced QRS complexes, 20-40 mV/s, beside tall premature ventricular complexes, 150-200, fell under the share) ...
+T_WAVE_CLEAR_S = 0.45  # ... unless it comes within this of a strong beat, where that beat's T wave is (a tall T
+# wave on a noisy PTB-XL record reached 20 mV/s)
 # Shortest gap between two detected R peaks: the ventricles' refractory period. neurokit2's default, 0.3 s,
 # dropped premature beats with short coupling (bigeminy, PVCs in fast atrial fibrillation) in every lead, so
 # the rate came out too low (HR within 2 bpm on the tuning stream 3: 93.5 % -> 97.0 %; QRS, PR, QT, axis
@@ -139,7 +143,12 @@ def qrs_beats(candidates: np.ndarray, velocity: np.ndarray, fs: float) -> np.nda
     half = int(MATCH_SECONDS * fs / 2) + 1
     evidence = np.array([velocity[max(0, c - half): c + half + 1].max() for c in candidates])
     reference = np.percentile(evidence, QRS_REFERENCE_PERCENTILE)
-    return candidates[evidence >= QRS_EVIDENCE_SHARE * reference]
+    strong = evidence >= QRS_EVIDENCE_SHARE * reference
+    # a slower beat is still a QRS when it is fast in absolute terms and no strong beat came just before it
+    # (where a tall T wave of that beat would be)
+    previous = np.searchsorted(candidates[strong], candidates) - 1
+    since = np.where(previous >= 0, (candidates - candidates[strong][np.maximum(previous, 0)]) / fs, np.inf)
+    return candidates[strong | ((evidence >= QRS_EVIDENCE_FLOOR_MV_S) & (since >= T_WAVE_CLEAR_S))]
 
 
 def _match(peaks: np.ndarray, consensus: np.ndarray, tolerance: float) -> np.ndarray:
