@@ -25,7 +25,8 @@ EDGE_SECONDS = 0.5  # the cleaning filter's start-up transient, left out of the 
 DELINEATION_METHODS = ("dwt", "peak")
 VOTING_LEADS = 6  # the cleanest leads (by kurtosis) that detect and vote
 MATCH_SECONDS = 0.08  # detections closer than this in different leads are the same beat
-MIN_VOTE_SHARE = 0.5  # a beat needs detections in at least this share of the voting leads
+MIN_VOTE_SHARE = 0.5  # a beat needs detections in at least this share of the voting leads ...
+WEAK_VOTES = 2  # ... or in this many, with a QRS's spatial velocity, clear of the agreed beats
 # kurtosis (Pearson) of a cleaned lead: an ECG with sharp QRS complexes scores far above Gaussian
 # noise (about 3; kSQI, Li et al. 2008); leads below this do not vote unless no lead reaches it
 MIN_KURTOSIS = 4.0
@@ -110,11 +111,12 @@ def _detect(cleaned: np.ndarray, fs: float) -> np.ndarray:
     return np.asarray(info["ECG_R_Peaks"], dtype=np.int64)
 
 
-def consensus_peaks(detections: dict[str, np.ndarray], fs: float) -> np.ndarray:
+def consensus_peaks(detections: dict[str, np.ndarray], fs: float, fewer: bool = False) -> np.ndarray:
     """(K,) sample positions (median of each cluster) of the beats most voting leads detected.
 
     Detections of all leads are pooled in time order; a cluster is every detection within
-    ``MATCH_SECONDS`` of its first one, and it counts the distinct leads in it.
+    ``MATCH_SECONDS`` of its first one, and it counts the distinct leads in it. With ``fewer``, the
+    clusters of at least WEAK_VOTES leads that fall short of that share instead.
     """
     pooled = sorted((int(sample), name) for name, peaks in detections.items() for sample in peaks)
     tolerance = MATCH_SECONDS * fs
@@ -122,7 +124,8 @@ def consensus_peaks(detections: dict[str, np.ndarray], fs: float) -> np.ndarray:
     kept, cluster = [], []
     for sample, name in pooled + [(None, "")]:
         if cluster and (sample is None or sample - cluster[0][0] > tolerance):
-            if len({lead for _, lead in cluster}) >= needed:
+            votes = len({lead for _, lead in cluster})
+            if (WEAK_VOTES <= votes < needed) if fewer else votes >= needed:
                 kept.append(int(np.median([s for s, _ in cluster])))
             cluster = []
         if sample is not None:
@@ -149,6 +152,30 @@ def qrs_beats(candidates: np.ndarray, velocity: np.ndarray, fs: float) -> np.nda
     previous = np.searchsorted(candidates[strong], candidates) - 1
     since = np.where(previous >= 0, (candidates - candidates[strong][np.maximum(previous, 0)]) / fs, np.inf)
     return candidates[strong | ((evidence >= QRS_EVIDENCE_FLOOR_MV_S) & (since >= T_WAVE_CLEAR_S))]
+
+
+def _with_weak_beats(beats_: np.ndarray, weak: np.ndarray, velocity: np.ndarray, fs: float) -> np.ndarray:
+    """``beats_`` plus the beats fewer leads agreed on whose QRS evidence reaches QRS_EVIDENCE_SHARE of the
+    agreed beats' and that come at least T_WAVE_CLEAR_S after the agreed beat before them (where its T
+    wave is: tall T waves of real records reach the share) and MIN_RR_SECONDS before the next. In fast
+    bigeminy each lead's detector kept one of the two shapes (the sinus beats in II, the ectopic ones in
+    V2), so the sinus beats had two votes of six and the rate came out half the true one."""
+    if weak.size == 0 or beats_.size < 2:
+        return beats_
+    half = int(MATCH_SECONDS * fs / 2) + 1
+    evidence = lambda samples: np.array([velocity[max(0, c - half): c + half + 1].max() for c in samples])
+    reference = np.percentile(evidence(beats_), QRS_REFERENCE_PERCENTILE)
+    strength = evidence(weak)
+    kept = list(beats_)
+    for index in np.argsort(-strength):  # the strongest first, each against the beats kept so far
+        if strength[index] < QRS_EVIDENCE_SHARE * reference:
+            break
+        offset = (weak[index] - np.asarray(kept)) / fs
+        since = offset[offset > 0].min(initial=np.inf)
+        until = (-offset[offset < 0]).min(initial=np.inf)
+        if since >= T_WAVE_CLEAR_S and until >= MIN_RR_SECONDS and not (offset == 0).any():
+            kept.append(int(weak[index]))
+    return np.sort(np.asarray(kept, dtype=np.int64))
 
 
 def _match(peaks: np.ndarray, consensus: np.ndarray, tolerance: float) -> np.ndarray:
@@ -243,6 +270,7 @@ def _beats(record: EcgRecord, lead: str, delineate: str | None) -> BeatInfo:
     voters = [item for item in voters if item[1] in detections]
     velocity = spatial_velocity([cleaned for _, _, cleaned in voters], record.fs)
     consensus = qrs_beats(consensus_peaks(detections, record.fs), velocity, record.fs)
+    consensus = _with_weak_beats(consensus, consensus_peaks(detections, record.fs, fewer=True), velocity, record.fs)
     other_events = _non_qrs_events(detections, consensus, MATCH_SECONDS * record.fs)
     tolerance = MATCH_SECONDS * record.fs
     quality = {name: value for value, name, _ in voters}
