@@ -115,10 +115,11 @@ def test_slow_paced_complexes_beside_tall_ectopic_beats_are_still_beats():
     paced = [200, 1000, 1800, 3000, 3800, 4600]
     ectopic = [1400, 2500, 4200]  # common enough to set the reference: the share alone kept only them
     t_wave = [1400 + 150]  # 0.3 s after an ectopic beat, as fast as a paced complex
+    late = [2500 + 235]  # 0.47 s after one: a P wave on the end of a slow beat's T wave (heart block)
     p_wave = [2200]
-    for samples, speed in ((paced, 30.0), (ectopic, 200.0), (t_wave, 30.0), (p_wave, 8.0)):
+    for samples, speed in ((paced, 30.0), (ectopic, 200.0), (t_wave, 30.0), (late, 25.0), (p_wave, 8.0)):
         velocity[samples] = speed
-    candidates = np.sort(np.array(paced + ectopic + t_wave + p_wave))
+    candidates = np.sort(np.array(paced + ectopic + t_wave + late + p_wave))
     assert qrs_beats(candidates, velocity, fs).tolist() == sorted(paced + ectopic)
 
 

@@ -37,8 +37,9 @@ QRS_EVIDENCE_SHARE = 0.3
 QRS_REFERENCE_PERCENTILE = 90.0
 QRS_EVIDENCE_FLOOR_MV_S = 20.0  # ... but a beat this fast is a QRS whatever the others (P waves reach 5-10 mV/s;
 # paced QRS complexes, 20-40 mV/s, beside tall premature ventricular complexes, 150-200, fell under the share) ...
-T_WAVE_CLEAR_S = 0.45  # ... unless it comes within this of a strong beat, where that beat's T wave is (a tall T
-# wave on a noisy PTB-XL record reached 20 mV/s)
+T_WAVE_CLEAR_S = 0.5  # ... unless it comes within this of a strong beat, where that beat's T wave is: a tall T
+# wave on a noisy PTB-XL record reached 20 mV/s, and at the slow rates of heart block the T wave ends up to
+# 0.5 s after the R peak (a P wave on its end, 0.47 s after, was counted at 0.45 s)
 # Shortest gap between two detected R peaks: the ventricles' refractory period. neurokit2's default, 0.3 s,
 # dropped premature beats with short coupling (bigeminy, PVCs in fast atrial fibrillation) in every lead, so
 # the rate came out too low (HR within 2 bpm on the tuning stream 3: 93.5 % -> 97.0 %; QRS, PR, QT, axis
