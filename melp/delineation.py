@@ -23,7 +23,7 @@ P_MIN_MV = 0.03  # a P wave must rise this far above baseline in the spatial mag
 P_BOUND_SHARE = 0.15  # going back from the P peak, the P wave is over where the magnitude falls below this share
 P_ONSET_SHARE = 0.05  # P onset where the P wave's fitted upslope is this share of its height
 P_RR_SHARE = 0.4  # at fast rates the P search starts no earlier than this share of the RR before the QRS
-P_CONSISTENCY = 0.5  # median correlation of the beats' P windows with the median beat's, for a P wave
+P_CONSISTENCY = 0.7  # median correlation of the beats' P windows with the median beat's (each lead centred), for a P wave
 MIN_PR_S = 0.07  # a "P wave" closer to the QRS than this is a pacing spike or the QRS onset
 T_END_SHARE = 0.1  # T end where the T wave's fitted downslope is this share of its height
 FIT_SHARES = (0.8, 0.4)  # a wave's slope is fitted between these shares of its height (see gaussian_reach)
@@ -251,11 +251,13 @@ def p_is_consistent(stacked: np.ndarray, median: np.ndarray, rows: list[int], p_
     if (qrs_onset - onset) / fs < MIN_PR_S:
         return False
     window = slice(onset, qrs_onset)
-    template = median[rows, window].reshape(-1)
-    template = template - template.mean()
+    # each lead's own mean over the window is removed: the leads' different levels, shared by every beat,
+    # had made any window look consistent (atrial fibrillation records got a PR from a ripple of the median)
+    centred = lambda part: (part - part.mean(axis=-1, keepdims=True)).reshape(-1)
+    template = centred(median[rows, window])
     correlations = []
     for beat in stacked[:, rows, window]:
-        values = beat.reshape(-1) - beat.mean()
+        values = centred(beat)
         denominator = np.linalg.norm(values) * np.linalg.norm(template)
         correlations.append(float(values @ template / denominator) if denominator > 0 else 0.0)
     return float(np.median(correlations)) >= P_CONSISTENCY

@@ -227,6 +227,29 @@ def test_a_bifid_p_wave_is_not_fitted_through_its_notch():
     assert max(errors) <= 20.0, errors
 
 
+def test_p_consistency_is_not_fooled_by_the_leads_levels():
+    """Unlocked atrial waves (fibrillation) differ from beat to beat; the leads' different levels do not.
+    Correlating all leads' windows as one vector let those levels make any window look consistent, and
+    atrial fibrillation records got a PR (48 of the 180 simulated records without P waves on streams 3
+    and 4; 30 now, most of them flutter, whose waves are locked to the QRS)."""
+    from melp.delineation import p_is_consistent
+
+    rng = np.random.default_rng(0)
+    fs, width, rows = 500.0, 400, list(range(8))
+    levels = np.linspace(-0.3, 0.3, 8)[:, None]  # each lead's own level, the same in every beat
+    time = np.arange(width)
+    ripple = np.stack([0.03 * np.sin(2 * np.pi * (time / fs) * 6.0 + rng.uniform(0, 2 * np.pi, (8, 1)))
+                       for _ in range(12)])  # (12 beats, 8 leads, W) fibrillatory waves, unlocked
+    fibrillation = np.zeros((12, 12, width))
+    fibrillation[:, :8] = levels + ripple
+    p_shape = 0.12 * np.exp(-0.5 * ((time - 150) / 12.0) ** 2) * np.linspace(0.5, 1.0, 8)[:, None]
+    sinus = np.zeros((12, 12, width))
+    sinus[:, :8] = levels + p_shape + 0.01 * rng.standard_normal((12, 8, width))
+    for stacked, expected in ((fibrillation, False), (sinus, True)):
+        median = np.median(stacked, axis=0)
+        assert p_is_consistent(stacked, median, rows, (120, 150), 220, fs) is expected
+
+
 def test_gaussian_reach_extrapolates_the_clean_part_of_a_slope():
     from melp.delineation import FIT_SHARES, gaussian_reach
 
