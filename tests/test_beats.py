@@ -146,6 +146,19 @@ def test_beats_only_two_leads_detect_count_when_they_move_like_a_qrs_clear_of_t_
     assert found.tolist() == sorted(np.concatenate([sinus, ectopic]).tolist())
 
 
+def test_two_beats_closer_than_the_refractory_period_are_one():
+    """A wide QRS the leads detect at points more than 80 ms apart formed two agreed clusters, and a
+    heart-block escape beat was counted twice (0.13 s apart): the weaker of the two goes."""
+    from melp.data.beats import MIN_RR_SECONDS, _refractory
+
+    fs = 500.0
+    velocity = np.zeros(5000)
+    beats_ = np.array([500, 1400, 1465, 2300])  # 1400 and 1465: 0.13 s apart, one beat
+    velocity[beats_] = [60.0, 55.0, 70.0, 60.0]
+    assert _refractory(beats_, velocity, fs).tolist() == [500, 1465, 2300]
+    assert (1465 - 1400) / fs < MIN_RR_SECONDS
+
+
 def test_the_same_samples_are_detected_once_and_the_shared_result_cannot_be_changed(monkeypatch):
     from melp.data import beats as beats_module
 

@@ -179,6 +179,21 @@ def _with_weak_beats(beats_: np.ndarray, weak: np.ndarray, velocity: np.ndarray,
     return np.sort(np.asarray(kept, dtype=np.int64))
 
 
+def _refractory(beats_: np.ndarray, velocity: np.ndarray, fs: float) -> np.ndarray:
+    """``beats_`` without the weaker of any two closer than MIN_RR_SECONDS (the ventricles' refractory
+    period): a wide QRS that the leads detect at points more than MATCH_SECONDS apart forms two clusters
+    (a simulated heart-block escape beat was counted twice, 0.13 s apart)."""
+    if beats_.size < 2:
+        return beats_
+    half = int(MATCH_SECONDS * fs / 2) + 1
+    strength = np.array([velocity[max(0, c - half): c + half + 1].max() for c in beats_])
+    kept: list[int] = []
+    for index in np.argsort(-strength, kind="stable"):
+        if all(abs(int(beats_[index]) - other) >= MIN_RR_SECONDS * fs for other in kept):
+            kept.append(int(beats_[index]))
+    return np.sort(np.asarray(kept, dtype=np.int64))
+
+
 def _match(peaks: np.ndarray, consensus: np.ndarray, tolerance: float) -> np.ndarray:
     """(K,) for each consensus beat, the index into sorted ``peaks`` of the detection within ``tolerance``, or -1."""
     if peaks.size == 0:
@@ -272,6 +287,7 @@ def _beats(record: EcgRecord, lead: str, delineate: str | None) -> BeatInfo:
     velocity = spatial_velocity([cleaned for _, _, cleaned in voters], record.fs)
     consensus = qrs_beats(consensus_peaks(detections, record.fs), velocity, record.fs)
     consensus = _with_weak_beats(consensus, consensus_peaks(detections, record.fs, fewer=True), velocity, record.fs)
+    consensus = _refractory(consensus, velocity, record.fs)
     other_events = _non_qrs_events(detections, consensus, MATCH_SECONDS * record.fs)
     tolerance = MATCH_SECONDS * record.fs
     quality = {name: value for value, name, _ in voters}
