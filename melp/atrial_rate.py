@@ -76,7 +76,9 @@ def atrial_rate(info: BeatInfo, pr_ms: float | None, signal: np.ndarray, rows: l
 def _windows(signal: np.ndarray, centres: np.ndarray, half: int) -> np.ndarray:
     """(K, leads, 2 * half) windows around the centres that lie wholly inside the signal."""
     inside = centres[(centres - half >= 0) & (centres + half <= signal.shape[1])]
-    return np.stack([signal[:, c - half:c + half] for c in inside]) if inside.size else np.zeros((0, signal.shape[0], 2 * half))
+    if inside.size == 0:
+        return np.zeros((0, signal.shape[0], 2 * half))
+    return np.stack([signal[:, c - half:c + half] for c in inside])
 
 
 def _correlation(a: np.ndarray, b: np.ndarray) -> float:

@@ -140,12 +140,17 @@ def spatial_velocity(cleaned: list[np.ndarray], fs: float) -> np.ndarray:
     return np.sqrt((slopes**2).sum(axis=0))
 
 
+def _qrs_evidence(samples: np.ndarray, velocity: np.ndarray, fs: float) -> np.ndarray:
+    """(K,) the spatial velocity's maximum within MATCH_SECONDS around each sample: how QRS-like a beat is."""
+    half = int(MATCH_SECONDS * fs / 2) + 1
+    return np.array([velocity[max(0, c - half): c + half + 1].max() for c in samples])
+
+
 def qrs_beats(candidates: np.ndarray, velocity: np.ndarray, fs: float) -> np.ndarray:
     """The candidates whose nearby spatial velocity is QRS-like (see QRS_EVIDENCE_SHARE)."""
     if candidates.size < 2:
         return candidates
-    half = int(MATCH_SECONDS * fs / 2) + 1
-    evidence = np.array([velocity[max(0, c - half): c + half + 1].max() for c in candidates])
+    evidence = _qrs_evidence(candidates, velocity, fs)
     reference = np.percentile(evidence, QRS_REFERENCE_PERCENTILE)
     strong = evidence >= QRS_EVIDENCE_SHARE * reference
     # a slower beat is still a QRS when it is fast in absolute terms and no strong beat came just before it
@@ -163,10 +168,8 @@ def _with_weak_beats(beats_: np.ndarray, weak: np.ndarray, velocity: np.ndarray,
     V2), so the sinus beats had two votes of six and the rate came out half the true one."""
     if weak.size == 0 or beats_.size < 2:
         return beats_
-    half = int(MATCH_SECONDS * fs / 2) + 1
-    evidence = lambda samples: np.array([velocity[max(0, c - half): c + half + 1].max() for c in samples])
-    reference = np.percentile(evidence(beats_), QRS_REFERENCE_PERCENTILE)
-    strength = evidence(weak)
+    reference = np.percentile(_qrs_evidence(beats_, velocity, fs), QRS_REFERENCE_PERCENTILE)
+    strength = _qrs_evidence(weak, velocity, fs)
     kept = list(beats_)
     for index in np.argsort(-strength):  # the strongest first, each against the beats kept so far
         if strength[index] < QRS_EVIDENCE_SHARE * reference:
@@ -185,8 +188,7 @@ def _refractory(beats_: np.ndarray, velocity: np.ndarray, fs: float) -> np.ndarr
     (a simulated heart-block escape beat was counted twice, 0.13 s apart)."""
     if beats_.size < 2:
         return beats_
-    half = int(MATCH_SECONDS * fs / 2) + 1
-    strength = np.array([velocity[max(0, c - half): c + half + 1].max() for c in beats_])
+    strength = _qrs_evidence(beats_, velocity, fs)
     kept: list[int] = []
     for index in np.argsort(-strength, kind="stable"):
         if all(abs(int(beats_[index]) - other) >= MIN_RR_SECONDS * fs for other in kept):
