@@ -6,8 +6,9 @@ have each been looked at after a round of changes (docs/measurements.md says whi
 look); use a new seed for a clean held-out figure. Targets (issue #15): heart rate within 2 bpm in >= 95 %;
 PR, QRS and QT within 20 ms in >= 90 % where defined; QRS axis within 15 degrees in >= 90 %; complete
 heart block reports the ventricular rate. QT is also compared with the QT the measured beats have
-(``intervals["qt_beats"]``: the stated QT is at the mean RR, which no beat has in bigeminy or Mobitz block). Also neurokit2's own delineators on the same median beats, for
-the record of why measure() does not use them. Prints the machine's load average and the figures.
+(``intervals["qt_beats"]``: the stated QT is at the mean RR, which no beat has in bigeminy or Mobitz
+block). Also neurokit2's own delineators on the same median beats, for the record of why measure() does
+not use them. Prints the machine's load average and the figures.
 """
 from __future__ import annotations
 

@@ -31,6 +31,7 @@ from melp.findings import statement_embeddings
 from melp.metrics import macro_auroc
 from melp.prompt_reading import percentile
 from train.eval_common import READ_CHUNK
+from train.eval_ptbxl import set_records
 
 logger = logging.getLogger(__name__)
 # free text that is not a shipped statement, for the percentile stability measurement
@@ -52,8 +53,7 @@ def ptbxl_sets(model: Any, root: str, split: str) -> tuple[dict[str, tuple[list[
     rhythm, labels = _embed(model, dataset), dataset.label_matrix()
     sets = {}
     for label_set, names in LABEL_SETS.items():
-        columns = [dataset.label_names.index(f"{label_set}:{name}") for name in names]
-        rows = labels[:, columns].any(axis=1)
+        rows, columns = set_records(label_set, labels, dataset.label_names)
         statements, classes = statement_embeddings(model, f"ptbxl-{label_set}", list(names))
         sets[f"ptbxl-{label_set}"] = (statements, rhythm[rows] @ classes.T, labels[rows][:, columns])
     return sets, rhythm

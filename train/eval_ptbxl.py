@@ -50,6 +50,13 @@ def _set_columns(label_set: str, label_names: tuple[str, ...]) -> list[int]:
     return [label_names.index(f"{label_set}:{label}") for label in LABEL_SETS[label_set]]
 
 
+def set_records(label_set: str, labels: np.ndarray, label_names: tuple[str, ...]) -> tuple[np.ndarray, list[int]]:
+    """(rows (N,) bool: the records that carry a label of ``label_set``, its columns of ``labels`` (N, L) in
+    LABEL_SETS order): what zero-shot scoring, calibration and prompt selection are measured over."""
+    columns = _set_columns(label_set, label_names)
+    return labels[:, columns].any(axis=1), columns
+
+
 def encode_all(model: Any, dataset: PtbxlReportsDataset, generate: bool = False) -> dict[str, Any]:
     """Rhythm embeddings, probe features (and generated reports) of every record, read in chunks."""
     rhythm, features, reports = [], [], []
@@ -67,8 +74,7 @@ def zero_shot_sets(model: Any, rhythm: np.ndarray, labels: np.ndarray, names: di
                    label_names: tuple[str, ...], n_resamples: int) -> dict[str, Any]:
     results = {}
     for label_set in LABEL_SETS:
-        columns = _set_columns(label_set, label_names)
-        rows = labels[:, columns].any(axis=1)  # the records that carry a label of this set
+        rows, columns = set_records(label_set, labels, label_names)
         set_labels = labels[rows][:, columns]
         shipped = validation_prompts(f"ptbxl-{label_set}", LABEL_SETS[label_set])
         entry = {"n_records": int(rows.sum())}

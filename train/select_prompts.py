@@ -31,7 +31,7 @@ from melp.atomic import write_text_atomic
 from melp.datasets.ptbxl import LABEL_SETS, PtbxlReportsDataset
 from melp.datasets.text import normalise_report
 from melp.logs import configure_logging
-from train.eval_ptbxl import encode_all, plain_names
+from train.eval_ptbxl import encode_all, plain_names, set_records
 
 logger = logging.getLogger(__name__)
 ROOT = Path(__file__).resolve().parents[1]
@@ -76,8 +76,7 @@ def select(model: Any, root: str, candidate_dir: Path) -> dict[str, dict[str, di
         written = json.loads((candidate_dir / f"ptbxl-{label_set}.json").read_text(encoding="utf-8"))
         written = {statement: ([written[statement]] if isinstance(written[statement], str) else written[statement])
                    for statement in statements}
-        columns = [validation.label_names.index(f"{label_set}:{statement}") for statement in statements]
-        rows = labels[:, columns].any(axis=1)
+        rows, columns = set_records(label_set, labels, validation.label_names)
         selection[label_set] = choose(model, rhythm[rows], labels[rows][:, columns], written, names[label_set])
         kinds = [entry["kind"] for entry in selection[label_set].values()]
         logger.info("ptbxl-%s: %s", label_set, {kind: kinds.count(kind) for kind in KINDS})
