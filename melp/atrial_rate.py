@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from melp.data.beats import BeatInfo
+from melp.delineation import lead_correlation
 
 QRS_GUARD_S = (0.06, 0.16)  # a detection this close before / after an R peak is part of the QRS, not a P wave
 MIN_EVENTS = 4  # atrial events needed for a rate
@@ -26,7 +27,7 @@ RATE_BPM = (30.0, 400.0)  # atrial rates outside this are not P or flutter waves
 FOUND_SHARE = 0.5  # of the atrial events a rate implies, at least this share must have been found
 SHAPE_HALF_S = 0.05  # the window compared with the conducted P wave: this either side of the event
 SHAPE_SHIFT_S = 0.04  # ... best over shifts up to this (a detection sits anywhere on its wave)
-SHAPE_CORRELATION = 0.85  # median correlation of the blocked events with the conducted P wave ...
+SHAPE_CORRELATION = 0.95  # median correlation of the blocked events with the conducted P wave ...
 SHAPE_SIZE = (0.5, 2.0)  # ... and their size (root mean square over the window) against it: a T wave is larger
 CONDUCTED_P_S = 0.1  # a detection this close to where a conducted beat's P wave peaks is that P wave
 DISSOCIATION_SPREAD_S = 0.08  # without conducted P waves, the events' delays after the QRS spread at least this
@@ -81,12 +82,6 @@ def _windows(signal: np.ndarray, centres: np.ndarray, half: int) -> np.ndarray:
     return np.stack([signal[:, c - half:c + half] for c in inside])
 
 
-def _correlation(a: np.ndarray, b: np.ndarray) -> float:
-    a, b = a.reshape(-1) - a.mean(), b.reshape(-1) - b.mean()
-    denominator = np.linalg.norm(a) * np.linalg.norm(b)
-    return float(a @ b / denominator) if denominator > 0 else 0.0
-
-
 def _look_like(blocked: np.ndarray, p_peaks: np.ndarray, signal: np.ndarray, fs: float) -> bool:
     """True when the blocked events share the conducted beats' P wave shape across the leads."""
     half, shift = int(SHAPE_HALF_S * fs), int(SHAPE_SHIFT_S * fs)
@@ -97,8 +92,8 @@ def _look_like(blocked: np.ndarray, p_peaks: np.ndarray, signal: np.ndarray, fs:
     found = _windows(signal, blocked, half + shift)
     if found.shape[0] == 0:
         return False
-    best = [max(_correlation(template, window[:, k:k + 2 * half]) for k in range(0, 2 * shift + 1, max(shift // 4, 1)))
-            for window in found]
+    shifts = range(0, 2 * shift + 1, max(shift // 4, 1))
+    best = [max(lead_correlation(template, window[:, k:k + 2 * half]) for k in shifts) for window in found]
     size = _size(np.median(found, axis=0)[:, shift:shift + 2 * half]) / max(_size(template), 1e-9)
     return float(np.median(best)) >= SHAPE_CORRELATION and SHAPE_SIZE[0] <= size <= SHAPE_SIZE[1]
 

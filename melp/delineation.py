@@ -251,13 +251,16 @@ def p_is_consistent(stacked: np.ndarray, median: np.ndarray, rows: list[int], p_
     if (qrs_onset - onset) / fs < MIN_PR_S:
         return False
     window = slice(onset, qrs_onset)
-    # each lead's own mean over the window is removed: the leads' different levels, shared by every beat,
-    # had made any window look consistent (atrial fibrillation records got a PR from a ripple of the median)
-    centred = lambda part: (part - part.mean(axis=-1, keepdims=True)).reshape(-1)
-    template = centred(median[rows, window])
-    correlations = []
-    for beat in stacked[:, rows, window]:
-        values = centred(beat)
-        denominator = np.linalg.norm(values) * np.linalg.norm(template)
-        correlations.append(float(values @ template / denominator) if denominator > 0 else 0.0)
+    template = median[rows, window]
+    correlations = [lead_correlation(beat, template) for beat in stacked[:, rows, window]]
     return float(np.median(correlations)) >= P_CONSISTENCY
+
+
+def lead_correlation(a: np.ndarray, b: np.ndarray) -> float:
+    """Correlation of two (leads, samples) windows as one shape, each lead's own mean removed first: the
+    leads' different levels, the same in every beat, would otherwise make any two windows look alike (atrial
+    fibrillation records got a P wave, and a PR, from a ripple of the median beat)."""
+    a = (a - a.mean(axis=-1, keepdims=True)).reshape(-1)
+    b = (b - b.mean(axis=-1, keepdims=True)).reshape(-1)
+    denominator = np.linalg.norm(a) * np.linalg.norm(b)
+    return float(a @ b / denominator) if denominator > 0 else 0.0
