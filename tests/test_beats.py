@@ -128,7 +128,7 @@ def test_beats_only_two_leads_detect_count_when_they_move_like_a_qrs_clear_of_t_
     six and the rate came out half the true one (4 records of streams 3 and 4 at 55-68 bpm too low). A
     beat two leads agree on counts when its spatial velocity is a QRS's and it is clear of the T wave of
     the beat before; a tall T wave two leads took for a beat does not."""
-    from melp.data.beats import _with_weak_beats, consensus_peaks
+    from melp.data.beats import consensus_peaks, qrs_beats
 
     fs = 500.0
     sinus = np.arange(150, 4800, 440)  # every 0.88 s
@@ -142,7 +142,7 @@ def test_beats_only_two_leads_detect_count_when_they_move_like_a_qrs_clear_of_t_
     assert sorted(weak.tolist()) == sorted(np.concatenate([sinus, t_waves]).tolist())
     velocity = np.zeros(5000)
     velocity[sinus], velocity[ectopic], velocity[t_waves] = 90.0, 200.0, 70.0  # the T waves also pass the share
-    found = _with_weak_beats(agreed, weak, velocity, fs)
+    found = qrs_beats(agreed, velocity, fs, weak)
     assert found.tolist() == sorted(np.concatenate([sinus, ectopic]).tolist())
 
 

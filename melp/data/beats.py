@@ -37,7 +37,7 @@ QRS_EVIDENCE_SHARE = 0.3
 QRS_REFERENCE_PERCENTILE = 90.0
 QRS_EVIDENCE_FLOOR_MV_S = 20.0  # ... but a beat this fast is a QRS whatever the others (P waves reach 5-10 mV/s;
 # paced QRS complexes, 20-40 mV/s, beside tall premature ventricular complexes, 150-200, fell under the share) ...
-T_WAVE_CLEAR_S = 0.5  # ... unless it comes within this of a strong beat, where that beat's T wave is: a tall T
+T_WAVE_CLEAR_S = 0.5  # ... unless it comes within this after a beat, where that beat's T wave is: a tall T
 # wave on a noisy PTB-XL record reached 20 mV/s, and at the slow rates of heart block the T wave ends up to
 # 0.5 s after the R peak (a P wave on its end, 0.47 s after, was counted at 0.45 s)
 # Shortest gap between two detected R peaks: the ventricles' refractory period. neurokit2's default, 0.3 s,
@@ -146,40 +146,36 @@ def _qrs_evidence(samples: np.ndarray, velocity: np.ndarray, fs: float) -> np.nd
     return np.array([velocity[max(0, c - half): c + half + 1].max() for c in samples])
 
 
-def qrs_beats(candidates: np.ndarray, velocity: np.ndarray, fs: float) -> np.ndarray:
-    """The candidates whose nearby spatial velocity is QRS-like (see QRS_EVIDENCE_SHARE)."""
+def qrs_beats(candidates: np.ndarray, velocity: np.ndarray, fs: float,
+              weak: np.ndarray | None = None) -> np.ndarray:
+    """The beats among ``candidates`` (agreed by most voting leads) and ``weak`` (agreed by WEAK_VOTES).
+
+    A candidate is a QRS when its spatial velocity reaches QRS_EVIDENCE_SHARE of the strongest
+    candidates' (P and T waves the per-lead detector took for a QRS move the heart vector 5-10x slower).
+    Two kinds of beat are added to those where they come at least T_WAVE_CLEAR_S after the beat before
+    them (where a tall T wave would be) and MIN_RR_SECONDS before the next, strongest first: candidates
+    below the share but at QRS_EVIDENCE_FLOOR_MV_S or more (paced complexes beside tall premature
+    ventricular complexes fell under the share, and paced records with PVCs came out at 20-25 bpm), and
+    weak beats reaching the share (in fast bigeminy each lead's detector kept one of the two shapes, so the
+    sinus beats had two votes of six and the rate came out half the true one). Finally no two beats are
+    closer than MIN_RR_SECONDS (``_refractory``)."""
     if candidates.size < 2:
         return candidates
     evidence = _qrs_evidence(candidates, velocity, fs)
-    reference = np.percentile(evidence, QRS_REFERENCE_PERCENTILE)
-    strong = evidence >= QRS_EVIDENCE_SHARE * reference
-    # a slower beat is still a QRS when it is fast in absolute terms and no strong beat came just before it
-    # (where a tall T wave of that beat would be)
-    previous = np.searchsorted(candidates[strong], candidates) - 1
-    since = np.where(previous >= 0, (candidates - candidates[strong][np.maximum(previous, 0)]) / fs, np.inf)
-    return candidates[strong | ((evidence >= QRS_EVIDENCE_FLOOR_MV_S) & (since >= T_WAVE_CLEAR_S))]
-
-
-def _with_weak_beats(beats_: np.ndarray, weak: np.ndarray, velocity: np.ndarray, fs: float) -> np.ndarray:
-    """``beats_`` plus the beats fewer leads agreed on whose QRS evidence reaches QRS_EVIDENCE_SHARE of the
-    agreed beats' and that come at least T_WAVE_CLEAR_S after the agreed beat before them (where its T
-    wave is: tall T waves of real records reach the share) and MIN_RR_SECONDS before the next. In fast
-    bigeminy each lead's detector kept one of the two shapes (the sinus beats in II, the ectopic ones in
-    V2), so the sinus beats had two votes of six and the rate came out half the true one."""
-    if weak.size == 0 or beats_.size < 2:
-        return beats_
-    reference = np.percentile(_qrs_evidence(beats_, velocity, fs), QRS_REFERENCE_PERCENTILE)
-    strength = _qrs_evidence(weak, velocity, fs)
-    kept = list(beats_)
-    for index in np.argsort(-strength):  # the strongest first, each against the beats kept so far
-        if strength[index] < QRS_EVIDENCE_SHARE * reference:
-            break
-        offset = (weak[index] - np.asarray(kept)) / fs
+    threshold = QRS_EVIDENCE_SHARE * np.percentile(evidence, QRS_REFERENCE_PERCENTILE)
+    strong = evidence >= threshold
+    extra = candidates[~strong & (evidence >= QRS_EVIDENCE_FLOOR_MV_S)]
+    if weak is not None and weak.size:
+        extra = np.concatenate([extra, weak[_qrs_evidence(weak, velocity, fs) >= threshold]])
+    kept = list(candidates[strong])
+    strength = _qrs_evidence(extra, velocity, fs) if extra.size else np.zeros(0)
+    for index in np.argsort(-strength, kind="stable"):  # the strongest first, each against the beats kept so far
+        offset = (extra[index] - np.asarray(kept)) / fs
         since = offset[offset > 0].min(initial=np.inf)
         until = (-offset[offset < 0]).min(initial=np.inf)
         if since >= T_WAVE_CLEAR_S and until >= MIN_RR_SECONDS and not (offset == 0).any():
-            kept.append(int(weak[index]))
-    return np.sort(np.asarray(kept, dtype=np.int64))
+            kept.append(int(extra[index]))
+    return _refractory(np.sort(np.asarray(kept, dtype=np.int64)), velocity, fs)
 
 
 def _refractory(beats_: np.ndarray, velocity: np.ndarray, fs: float) -> np.ndarray:
@@ -287,9 +283,8 @@ def _beats(record: EcgRecord, lead: str, delineate: str | None) -> BeatInfo:
     detections = working or detections
     voters = [item for item in voters if item[1] in detections]
     velocity = spatial_velocity([cleaned for _, _, cleaned in voters], record.fs)
-    consensus = qrs_beats(consensus_peaks(detections, record.fs), velocity, record.fs)
-    consensus = _with_weak_beats(consensus, consensus_peaks(detections, record.fs, fewer=True), velocity, record.fs)
-    consensus = _refractory(consensus, velocity, record.fs)
+    consensus = qrs_beats(consensus_peaks(detections, record.fs), velocity, record.fs,
+                          consensus_peaks(detections, record.fs, fewer=True))
     other_events = _non_qrs_events(detections, consensus, MATCH_SECONDS * record.fs)
     tolerance = MATCH_SECONDS * record.fs
     quality = {name: value for value, name, _ in voters}
