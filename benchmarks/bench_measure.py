@@ -108,8 +108,8 @@ def main() -> None:
             continue
         verdict = "met" if share >= TARGET[key] else f"MISSED by {TARGET[key] - share:.3f}"
         print(f"{key:<11} within {TOLERANCE[key]:g}: {share:.3f} of {len(values)} (target {TARGET[key]:.2f}, {verdict})")
-    print(f"complete heart block reports the ventricular rate: {complete_heart_block(args.seed, args.fs) * CHB_RECORDS:.0f} "
-          f"of {CHB_RECORDS}")
+    blocks = complete_heart_block(args.seed, args.fs) * CHB_RECORDS
+    print(f"complete heart block reports the ventricular rate: {blocks:.0f} of {CHB_RECORDS}")
     print("neurokit2 delineators, median |QRS error| on the same median beats (ms):",
           {method: round(value, 1) for method, value in neurokit_qrs_errors(min(args.n, 50), args.seed).items()})
 
