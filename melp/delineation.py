@@ -30,6 +30,10 @@ FIT_SHARES = (0.8, 0.4)  # a wave's slope is fitted between these shares of its 
 FIT_MONOTONE_SLACK = 0.002  # ... only where it falls monotonically (up to this share of the height per sample)
 T_BEFORE_P_S = 0.1  # the T peak is searched before the next P wave when that leaves this much room
 T_HUMP_SHARE = 0.4  # after an early dip, a hump this tall (share of the T height) is still the T wave
+SECOND_HUMP_SHARE = 0.25  # of two humps after the QRS, the smaller counts when at least this share of the other
+U_CONCORDANCE = 0.7  # a U wave points like the T wave before it (cosine across the leads at least this) ...
+ST_T_DISCORDANCE = -0.3  # ... a T wave after a shifted ST segment points against the ST (cosine at most this) ...
+ST_SHIFT_QTC_S = 0.40  # ... when the dip between them comes before this Fridericia QTc
 SHORTEST_QTC_S = 0.33  # Fridericia QTc below this is short-QT territory: a dip earlier than it is not the T end
 
 
@@ -149,17 +153,20 @@ def _crossing(values: np.ndarray, level: float) -> float | None:
 
 
 def t_end(beat: np.ndarray, qrs_offset: int, fs: float, baseline: slice, limit: int,
-          next_p: int | None = None, shortest_end: int | None = None) -> int | None:
+          next_p: int | None = None, shortest_end: int | None = None,
+          st_shift_end: int | None = None) -> int | None:
     """T end in the median beat, searched no later than ``limit`` (before the next beat).
     The T peak is the highest point of the spatial magnitude after the QRS and, when the next beat's P
-    wave is known (``next_p``, its onset), before it: a flat T wave can be lower than the P wave.
+    wave is known (``next_p``, its onset), before it: a flat T wave can be lower than the P wave; and
+    where that highest point is a U wave, the T wave before it (``_t_before_u``: the two point alike,
+    and the dip between them comes after ``shortest_end``, where a QTc of SHORTEST_QTC_S ends).
     Going down from the T peak, the T wave is over where the magnitude falls below T_END_SHARE of its
-    height or rises into the next wave (a U wave, the next P wave), unless the rise comes too early for the
-    T wave to have ended (before ``shortest_end``, a QT shorter than SHORTEST_QTC_S allows), the next P
-    wave starts after it, and the hump reaches T_HUMP_SHARE of the T height: then it is the T wave itself,
-    after an ST segment shifted off the baseline whose level the magnitude took for the T peak. The T end
-    is where the downslope, fitted as a Gaussian (``gaussian_reach``), reaches T_END_SHARE; where it
-    cannot be fitted, where the search stopped."""
+    height or rises into the next wave (a U wave, the next P wave), unless the hump it rises into is the
+    T wave itself, after an ST segment shifted off the baseline that the magnitude took for the T peak
+    (``_hump_is_the_t_wave``: the dip comes too early for the T wave to have ended, or before
+    ``st_shift_end`` with the hump pointing against the ST segment). The T end is where the downslope,
+    fitted as a Gaussian (``gaussian_reach``), reaches T_END_SHARE; where it cannot be fitted, where the
+    search stopped."""
     magnitude = magnitude_curve(beat, baseline)
     start, stop = qrs_offset + int(T_SEARCH_S[0] * fs), min(qrs_offset + int(T_SEARCH_S[1] * fs), limit)
     if stop - start < 3:
@@ -170,16 +177,18 @@ def t_end(beat: np.ndarray, qrs_offset: int, fs: float, baseline: slice, limit: 
         if before_p < next_p - 2:  # still rising at the P wave: the T wave runs into it, the first peak stands
             peak = before_p
     level = float(magnitude[baseline].mean())
-    height = magnitude[peak] - level
     smooth = _moving_average(magnitude, int(0.02 * fs))
+    if shortest_end is not None:
+        peak = _t_before_u(beat, baseline, smooth - level, start, peak, shortest_end)
+    height = magnitude[peak] - level
     end, i = None, peak + 1
     while i < limit and end is None:
         if magnitude[i] - level < T_END_SHARE * height:
             end = i
         elif i > peak + int(0.04 * fs) and smooth[i] > smooth[i - 1] and smooth[i] - level < 0.5 * height:
             top = _next_maximum(smooth, i, limit)
-            if not (next_p is not None and shortest_end is not None and i < shortest_end and top is not None
-                    and top < next_p and smooth[top] - level >= T_HUMP_SHARE * height):
+            if not _hump_is_the_t_wave(beat, baseline, smooth - level, height, peak, i, top, next_p, shortest_end,
+                                       st_shift_end):
                 end = i  # rising again before reaching baseline: the next wave begins, the T wave ended here
             else:  # ST segment then T wave: the T wave's end comes after this hump
                 peak, i, height = top, top, magnitude[top] - level
@@ -190,6 +199,51 @@ def t_end(beat: np.ndarray, qrs_offset: int, fs: float, baseline: slice, limit: 
     reach = gaussian_reach((magnitude[peak:over] - level) / height, (smooth[peak:over] - level) / height,
                            T_END_SHARE, flat_top=True)
     return end if reach is None or peak + reach >= limit else peak + reach
+
+
+def _cosine(beat: np.ndarray, baseline: slice, a: int, b: int) -> float:
+    """Cosine across the leads of the beat's deviations from their baseline levels at samples a and b."""
+    level = np.median(beat[:, baseline], axis=1)
+    first, second = beat[:, a] - level, beat[:, b] - level
+    return float(first @ second / (np.linalg.norm(first) * np.linalg.norm(second) + 1e-12))
+
+
+def _t_before_u(beat: np.ndarray, baseline: slice, relative: np.ndarray, start: int, peak: int,
+                shortest_end: int) -> int:
+    """The T peak when the tallest hump after the QRS (``peak``) is a U wave: the first earlier hump of
+    ``relative`` (the smoothed magnitude above its baseline level) at least SECOND_HUMP_SHARE of its height
+    that falls to under half its own height at or after ``shortest_end`` (where the T wave can have ended)
+    before ``peak``, and points the same way across the leads (U_CONCORDANCE: a U wave is concordant with
+    its T wave; a shifted ST segment before a T wave, the other case of two humps, points against it).
+    Else ``peak``."""
+    for k in range(start + 1, peak - 1):
+        if not relative[k - 1] <= relative[k] > relative[k + 1] or relative[k] < SECOND_HUMP_SHARE * relative[peak]:
+            continue
+        dip = k + int(np.argmin(relative[k:peak]))
+        if (dip >= shortest_end and relative[dip] < 0.5 * relative[k]
+                and _cosine(beat, baseline, k, peak) >= U_CONCORDANCE):
+            return k
+    return peak
+
+
+def _hump_is_the_t_wave(beat: np.ndarray, baseline: slice, relative: np.ndarray, height: float, peak: int, dip: int,
+                        top: int | None, next_p: int | None, shortest_end: int | None,
+                        st_shift_end: int | None) -> bool:
+    """Whether the hump at ``top``, after the magnitude (``relative``, smoothed, above its baseline level)
+    fell from the wave at ``peak`` (``height`` tall) and turned up at ``dip``, is the T wave itself, the
+    wave at ``peak`` an ST segment shifted off the baseline. Never a hump at or after the next P wave. Yes
+    where the dip comes too early for the T wave to have ended (before ``shortest_end``; the next P wave
+    known) and the hump is T_HUMP_SHARE tall, or where the dip comes before ``st_shift_end`` and the hump,
+    SECOND_HUMP_SHARE tall, points against the first wave (ST_T_DISCORDANCE): a depressed ST segment and a
+    flat T wave, taller in the magnitude, end there otherwise (simulated nonspecific ST-T change and ST
+    depression with a long QT: QT 60-130 ms short; PTB-XL 01962, digitalis effect, the same on the
+    record)."""
+    if top is None or (next_p is not None and top >= next_p):
+        return False
+    if next_p is not None and shortest_end is not None and dip < shortest_end and relative[top] >= T_HUMP_SHARE * height:
+        return True
+    return (st_shift_end is not None and dip < st_shift_end and relative[top] >= SECOND_HUMP_SHARE * height
+            and _cosine(beat, baseline, peak, top) <= ST_T_DISCORDANCE)
 
 
 def _next_maximum(values: np.ndarray, start: int, stop: int) -> int | None:

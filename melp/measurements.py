@@ -199,7 +199,9 @@ def _delineate(stacked: np.ndarray, r_index: int, rows: list[int], fs: float, rr
         limit = min(limit, r_index + int(ectopic_after_s * fs))
     next_p = p_wave[0] + int(rr_s * fs) if p_found and rr_s else None
     shortest_end = onset + int(SHORTEST_QTC_S * rr_s ** (1 / 3) * fs) if rr_s else None
-    t_end = delineation.t_end(beat[rows], offset, fs, baseline, min(limit, beat.shape[1] - 1), next_p, shortest_end)
+    st_shift_end = onset + int(delineation.ST_SHIFT_QTC_S * rr_s ** (1 / 3) * fs) if rr_s else None
+    t_end = delineation.t_end(beat[rows], offset, fs, baseline, min(limit, beat.shape[1] - 1), next_p, shortest_end,
+                              st_shift_end)
     if t_end is not None:
         values["qt_ms"] = (t_end - onset) / fs * MS
         values["t_axis"] = _axis(beat, offset, t_end, baseline)
