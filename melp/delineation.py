@@ -34,6 +34,7 @@ SECOND_HUMP_SHARE = 0.25  # of two humps after the QRS, the smaller counts when 
 U_CONCORDANCE = 0.7  # a U wave points like the T wave before it (cosine across the leads at least this) ...
 ST_T_DISCORDANCE = -0.3  # ... a T wave after a shifted ST segment points against the ST (cosine at most this) ...
 ST_SHIFT_QTC_S = 0.40  # ... when the dip between them comes before this Fridericia QTc
+RUN_IN_MARGIN = 0.05  # a T wave run into the next P wave is fitted down to this share above its lowest level
 SHORTEST_QTC_S = 0.33  # Fridericia QTc below this is short-QT territory: a dip earlier than it is not the T end
 
 
@@ -109,7 +110,8 @@ def magnitude_curve(beat: np.ndarray, baseline: slice) -> np.ndarray:
     return np.sqrt(((beat - level) ** 2).mean(axis=0))
 
 
-def gaussian_reach(relative: np.ndarray, smooth: np.ndarray, share: float, flat_top: bool = False) -> int | None:
+def gaussian_reach(relative: np.ndarray, smooth: np.ndarray, share: float, flat_top: bool = False,
+                   low: float = FIT_SHARES[1]) -> int | None:
     """Samples from a wave's peak to where its slope, fitted as a Gaussian, falls to ``share`` of its
     height; None where the slope is not a clean fall. ``relative`` (n,) is the magnitude over the wave's
     height walking away from the peak (forwards down a T wave, backwards down a P wave's upslope) up to
@@ -123,8 +125,9 @@ def gaussian_reach(relative: np.ndarray, smooth: np.ndarray, share: float, flat_
     crossings ended T waves 20-30 ms early and started P waves about 10 ms late. ``flat_top`` (the T wave
     only: see below) lets the smoothed curve still rise for a few samples after the raw peak. For the P wave
     it changed nothing on the simulator and moved the PR of 20 of 240 real records by 10-36 ms, with no
-    ground truth there to say which is right, so it stays off."""
-    high, low = FIT_SHARES
+    ground truth there to say which is right, so it stays off. ``low`` moves the lower fit point up where
+    the slope is cut short (a T wave running into the next P wave)."""
+    high = FIT_SHARES[0]
     t_high, t_low = _crossing(relative, high), _crossing(relative, low)
     if t_high is None or t_low is None or t_low <= t_high:
         return None
@@ -181,11 +184,13 @@ def t_end(beat: np.ndarray, qrs_offset: int, fs: float, baseline: slice, limit: 
     if shortest_end is not None:
         peak = _t_before_u(beat, baseline, smooth - level, start, peak, shortest_end)
     height = magnitude[peak] - level
-    end, i = None, peak + 1
+    end, i, ran_into_p = None, peak + 1, False
     while i < limit and end is None:
         if magnitude[i] - level < T_END_SHARE * height:
             end = i
-        elif i > peak + int(0.04 * fs) and smooth[i] > smooth[i - 1] and smooth[i] - level < 0.5 * height:
+        elif i > peak + int(0.04 * fs) and smooth[i] > smooth[i - 1] and (
+                smooth[i] - level < 0.5 * height or next_p is not None and i >= next_p):
+            ran_into_p = next_p is not None and i >= next_p  # rising at or after the next P wave's onset
             top = _next_maximum(smooth, i, limit)
             if not _hump_is_the_t_wave(beat, baseline, smooth - level, height, peak, i, top, next_p, shortest_end,
                                        st_shift_end):
@@ -196,8 +201,14 @@ def t_end(beat: np.ndarray, qrs_offset: int, fs: float, baseline: slice, limit: 
     if height <= 0:
         return end
     over = limit if end is None else end
-    reach = gaussian_reach((magnitude[peak:over] - level) / height, (smooth[peak:over] - level) / height,
-                           T_END_SHARE, flat_top=True)
+    relative = (magnitude[peak:over] - level) / height
+    # where the T wave ran into the next P wave high on its downslope (fast rates), the lower fit point is
+    # just above the lowest level it reached, while that leaves a slope to fit (else the T end is where the
+    # P wave began to rise: the T wave's tail under it cannot be seen)
+    low = max(FIT_SHARES[1], float(relative.min()) + RUN_IN_MARGIN) if ran_into_p and end is not None \
+        else FIT_SHARES[1]
+    reach = None if low > FIT_SHARES[0] - RUN_IN_MARGIN else gaussian_reach(
+        relative, (smooth[peak:over] - level) / height, T_END_SHARE, flat_top=True, low=low)
     return end if reach is None or peak + reach >= limit else peak + reach
 
 

@@ -49,3 +49,14 @@ def test_a_hump_pointing_against_the_first_is_the_t_wave_after_a_shifted_st_segm
     assert early is not None and early < found - 40, early
     concordant = st_vector[:, None] * (st + t_wave)[None, :]  # the same humps, both pointing one way
     assert t_end(concordant, st_shift_end=240, **kwargs) < found - 40
+
+
+def test_a_t_wave_running_into_the_next_p_wave_is_fitted_on_the_slope_before_it():
+    """At fast rates the next P wave begins on the T wave's downslope, before it has fallen to 40 %: the
+    downslope is fitted between 80 % and just above the lowest level before the P wave rises (before, the
+    walk went on over the P wave and QT came out 25-50 ms long; streams 3 and 4: 5 sinus tachycardias)."""
+    p_peak, p_sigma = 240, 10.0
+    beat = _unit(LEADS)[:, None] * (_wave(200, T_SIGMA, 0.1) + _wave(p_peak, p_sigma, 0.08))[None, :]
+    p_onset = int(p_peak - 2.45 * p_sigma)  # where the P wave is 5 % of its height
+    found = t_end(beat, qrs_offset=60, fs=FS, baseline=BASELINE, limit=400, next_p=p_onset, shortest_end=150)
+    assert found is not None and abs(found - (200 + T_END_AT_10_PERCENT)) <= 10, found  # 20 ms at 500 Hz
