@@ -34,6 +34,7 @@ A value that cannot be measured is None, and ``methods`` says why.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 from scipy import signal as sps
@@ -79,6 +80,7 @@ class Measurements:
     lead: str  # lead whose R-peak positions are used
     n_beats: int
     methods: dict[str, str] = field(default_factory=dict)
+    qtc_rr_ms: float | None = None  # the RR the QTc values were corrected with (the RR before the measured beats)
 
 
 def whole_beats(record: EcgRecord, r_peaks: np.ndarray) -> np.ndarray:
@@ -131,14 +133,22 @@ def _axis(beat: np.ndarray, start: int, stop: int, baseline: slice) -> float | N
     return float(np.degrees(np.arctan2(lead_avf, lead_i)))
 
 
-def _measured_beats(record: EcgRecord, info: BeatInfo, rows: list[int],
-                    signal: np.ndarray) -> tuple[np.ndarray, int, float, float | None, int, int] | None:
-    """(the whole beats of the dominant shape (K, 12, W), R index in W, their sampling rate, seconds after the
-    R peak by which an ectopic beat has begun when most of them are followed early by one (else None), how
-    many whole beats of another shape were left out, how many of the dominant shape beside them were set
-    aside), or None without whole beats. Beats of records sampled
-    below COARSE_FS are upsampled to about DELINEATION_FS (every boundary found on them, the ectopic beat's
-    QRS onset as well as the dominant beat's: on 10 ms samples each moved by up to a sample)."""
+class MeasuredBeats(NamedTuple):
+    """The beats intervals are measured on (see ``_measured_beats``)."""
+
+    beats: np.ndarray  # (K, 12, W) whole beats of the dominant shape, each around its R peak
+    r_index: int  # the R peak's index in W
+    fs: float  # their sampling rate (records below COARSE_FS upsampled)
+    ectopic_after_s: float | None  # s after the R peak by which an ectopic beat has begun (bigeminy), else None
+    left_out: int  # whole beats of another shape left out
+    set_aside: int  # beats of the dominant shape set aside beside ectopic ones
+    rr_before_s: float | None  # median RR before the measured beats (their QT follows it), None if unknown
+
+
+def _measured_beats(record: EcgRecord, info: BeatInfo, rows: list[int], signal: np.ndarray) -> MeasuredBeats | None:
+    """The whole beats of the dominant shape and how they were chosen, or None without whole beats. Beats of
+    records sampled below COARSE_FS are upsampled to about DELINEATION_FS (every boundary found on them, the
+    ectopic beat's QRS onset as well as the dominant beat's: on 10 ms samples each moved by up to a sample)."""
     stacked = beat_stack(record, info.r_peaks, signal)
     if stacked is None:
         return None
@@ -150,9 +160,11 @@ def _measured_beats(record: EcgRecord, info: BeatInfo, rows: list[int],
         r_index, fs = r_index * factor, fs * factor
     whole = whole_beats(record, info.r_peaks)
     preceding = np.concatenate([[np.nan], info.rr])[whole]  # (K,) s from the beat before
+    rr_before = lambda chosen: (float(np.median(preceding[chosen][np.isfinite(preceding[chosen])]))
+                                if np.isfinite(preceding[chosen]).any() else None)
     dominant = delineation.dominant_beats(beats_, r_index, rows, fs, preceding)
     if not MIN_BEATS <= dominant.sum() < dominant.size:
-        return beats_, r_index, fs, None, 0, 0
+        return MeasuredBeats(beats_, r_index, fs, None, 0, 0, rr_before(np.ones(len(beats_), bool)))
     following = np.concatenate([info.rr, [np.nan]])[whole]  # (K,) s to the beat after
     known = np.isfinite(preceding[dominant])
     cycle_s = float(np.median(preceding[dominant][known])) if known.any() else float(np.median(info.rr))
@@ -166,7 +178,8 @@ def _measured_beats(record: EcgRecord, info: BeatInfo, rows: list[int],
     beside = np.array([k - 1 in marked or k + 1 in marked for k in index.tolist()])
     clean = dominant & ~beside
     if beside.any() and clean.sum() >= CLEAN_MIN_BEATS:
-        return beats_[clean], r_index, fs, None, int((~dominant).sum()), int((dominant & beside).sum())
+        return MeasuredBeats(beats_[clean], r_index, fs, None, int((~dominant).sum()), int((dominant & beside).sum()),
+                             rr_before(clean))
     early = dominant & np.concatenate([~dominant[1:], [False]]) & (following < PREMATURE_SHARE * cycle_s)
     ectopic_after_s = None
     if early.sum() >= EARLY_ECTOPIC_SHARE * dominant.sum():  # bigeminy, trigeminy: the median beat would show it
@@ -174,7 +187,8 @@ def _measured_beats(record: EcgRecord, info: BeatInfo, rows: list[int],
         bounds = delineation.qrs_bounds(np.median(beats_[~dominant], axis=0)[rows], r_index, fs)
         lead_in = (r_index - bounds[0]) / fs if bounds is not None else ECTOPIC_MARGIN_S
         ectopic_after_s = float(np.median(following[early])) - lead_in
-    return beats_[dominant], r_index, fs, ectopic_after_s, int((~dominant).sum()), 0
+    return MeasuredBeats(beats_[dominant], r_index, fs, ectopic_after_s, int((~dominant).sum()), 0,
+                         rr_before(dominant))
 
 
 def _delineate(stacked: np.ndarray, r_index: int, rows: list[int], fs: float, rr_s: float | None,
@@ -224,10 +238,18 @@ def measure(record: EcgRecord) -> Measurements:
     if measured is None:
         methods["intervals"] = f"not measurable: fewer than {MIN_BEATS} whole beats"
     else:
-        stacked, r_index, fs, ectopic_after_s, left_out, set_aside = measured
-        values, p_found, qrs_found = _delineate(stacked, r_index, rows, fs, median_rr_s, ectopic_after_s)
-        methods.update(_interval_methods(values, len(stacked), left_out, set_aside, qrs_found))
-    qt, rr_s = values["qt_ms"], (rr_ms / MS if rr_ms else None)
+        values, p_found, qrs_found = _delineate(measured.beats, measured.r_index, rows, measured.fs, median_rr_s,
+                                                measured.ectopic_after_s)
+        methods.update(_interval_methods(values, len(measured.beats), measured.left_out, measured.set_aside,
+                                         qrs_found))
+    # QTc with the RR before the beats whose QT was measured (in bigeminy the sinus beats follow the long
+    # pause, and their QT with it: corrected with the mean RR their QTc came out 30-50 ms long)
+    qt = values["qt_ms"]
+    rr_s = measured.rr_before_s if measured is not None and measured.rr_before_s else (rr_ms / MS if rr_ms else None)
+    if qt is not None and rr_s:
+        methods["qtc"] = f"QT corrected with {rr_s * MS:.0f} ms, the median RR before the beats it was measured on"
+    else:
+        methods["qtc"] = methods.get("qt_ms", methods.get("intervals", "not measurable"))
     atrial = atrial_rate(info, values["pr_ms"] if p_found else None, signal, rows)
     if atrial is not None and heart_rate is not None and abs(atrial - heart_rate) <= 0.1 * heart_rate:
         atrial = None
@@ -240,7 +262,7 @@ def measure(record: EcgRecord) -> Measurements:
         qt_ms=qt, qtc_bazett_ms=qt / np.sqrt(rr_s) if qt and rr_s else None,
         qtc_fridericia_ms=qt / rr_s ** (1 / 3) if qt and rr_s else None,
         p_axis=values["p_axis"], qrs_axis=values["qrs_axis"], t_axis=values["t_axis"], lead=info.lead,
-        n_beats=info.n_beats, methods=methods,
+        n_beats=info.n_beats, methods=methods, qtc_rr_ms=rr_s * MS if qt and rr_s else None,
     )
 
 

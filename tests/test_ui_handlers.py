@@ -130,7 +130,7 @@ def test_measurement_table_keeps_values_in_two_columns_and_methods_below_it():
     table = [line for line in text.splitlines() if line.startswith("| ")]
     assert table and all(line.count("|") == 3 for line in table), table
     assert "<details><summary>How each value was found</summary>" in text
-    assert "- **QT, QTc (Bazett), QTc (Fridericia):**" in text and "wave's" in text and "&#x27;" not in text
+    assert "- **QTc (Bazett), QTc (Fridericia):** QT corrected with" in text and "wave's" in text and "&#x27;" not in text
 
 
 def test_plain_escapes_tags_and_markdown_but_not_quotes():

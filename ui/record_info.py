@@ -25,8 +25,8 @@ NOT_MEASURABLE = "not measurable"
 _ROWS = (  # label, Measurements field, unit, methods key
     ("Ventricular rate", "heart_rate", "bpm", "heart_rate"), ("Atrial rate", "atrial_rate", "bpm", "atrial_rate"),
     ("RR", "rr_ms", "ms", "heart_rate"), ("PR", "pr_ms", "ms", "pr_ms"), ("QRS", "qrs_ms", "ms", "qrs_ms"),
-    ("QT", "qt_ms", "ms", "qt_ms"), ("QTc (Bazett)", "qtc_bazett_ms", "ms", "qt_ms"),
-    ("QTc (Fridericia)", "qtc_fridericia_ms", "ms", "qt_ms"), ("P axis", "p_axis", "deg", "p_axis"),
+    ("QT", "qt_ms", "ms", "qt_ms"), ("QTc (Bazett)", "qtc_bazett_ms", "ms", "qtc"),
+    ("QTc (Fridericia)", "qtc_fridericia_ms", "ms", "qtc"), ("P axis", "p_axis", "deg", "p_axis"),
     ("QRS axis", "qrs_axis", "deg", "qrs_axis"), ("T axis", "t_axis", "deg", "t_axis"),
 )
 
@@ -53,7 +53,7 @@ def measurements_markdown(measurements: object | None, window_label: str) -> str
              f"{measurements.lead or 'none'} agreed by several leads)", "", "| | value |", "|---|---|"]
     lines += [f"| {label} | {value} |" for label, value, _ in rows]
     # how each was found, below the table (in a third column it squeezed the values into one character per
-    # line in the app's side column); values found the same way (RR and rate, QT and QTc) share a line
+    # line in the app's side column); values found the same way (RR and rate) share a line
     methods: dict[str, list[str]] = {}
     for label, _, how in rows:
         methods.setdefault(how, []).append(label)
