@@ -24,6 +24,9 @@ and mains hum would otherwise swamp the spatial velocity); beats of records samp
 - before the QRS, the same magnitude gives the P wave (its highest local maximum) and its onset: where its
   upslope, fitted the same way, falls to 5 % of the P height (where it is not one clean slope, a bifid P
   wave, where the magnitude falls below 15 % or, at fast rates, the trough between the T and P waves).
+  Where that P wave is not at one place before every beat (Wenckebach block), the PR is the median of the
+  beats' own PRs (``melp.varying_pr``), with its range in the method;
+- QTc (Bazett and Fridericia) is corrected with the median RR before the beats the QT was measured on.
 Axes are the frontal-plane angles of the net areas of leads I and aVF over P, QRS and T, each lead's
 PR-segment level taken as zero.
 Written by hand because neurokit2's delineators (dwt, cwt, peak) put QRS onset and offset, P onset and
@@ -39,7 +42,7 @@ from typing import NamedTuple
 import numpy as np
 from scipy import signal as sps
 
-from melp import delineation
+from melp import delineation, varying_pr
 from melp.atrial_rate import atrial_rate
 from melp.delineation import (MIN_BEATS, P_ONSET_SHARE, QRS_ONSET_MAX_MV_S, QRS_ONSET_SHARE, SHORTEST_QTC_S,
                               T_END_SHARE, pr_segment)
@@ -142,7 +145,14 @@ class MeasuredBeats(NamedTuple):
     ectopic_after_s: float | None  # s after the R peak by which an ectopic beat has begun (bigeminy), else None
     left_out: int  # whole beats of another shape left out
     set_aside: int  # beats of the dominant shape set aside beside ectopic ones
-    rr_before_s: float | None  # median RR before the measured beats (their QT follows it), None if unknown
+    preceding_s: np.ndarray  # (K,) RR before each of them, s (NaN for the first beat of the record)
+    r_times_s: np.ndarray  # (K,) their R peaks' times in the record, s
+
+    @property
+    def rr_before_s(self) -> float | None:
+        """The median RR before the measured beats (their QT follows it), None if unknown."""
+        known = self.preceding_s[np.isfinite(self.preceding_s)]
+        return float(np.median(known)) if known.size else None
 
 
 def _measured_beats(record: EcgRecord, info: BeatInfo, rows: list[int], signal: np.ndarray) -> MeasuredBeats | None:
@@ -160,11 +170,10 @@ def _measured_beats(record: EcgRecord, info: BeatInfo, rows: list[int], signal: 
         r_index, fs = r_index * factor, fs * factor
     whole = whole_beats(record, info.r_peaks)
     preceding = np.concatenate([[np.nan], info.rr])[whole]  # (K,) s from the beat before
-    rr_before = lambda chosen: (float(np.median(preceding[chosen][np.isfinite(preceding[chosen])]))
-                                if np.isfinite(preceding[chosen]).any() else None)
+    r_times = info.r_peaks[whole] / record.fs
     dominant = delineation.dominant_beats(beats_, r_index, rows, fs, preceding)
     if not MIN_BEATS <= dominant.sum() < dominant.size:
-        return MeasuredBeats(beats_, r_index, fs, None, 0, 0, rr_before(np.ones(len(beats_), bool)))
+        return MeasuredBeats(beats_, r_index, fs, None, 0, 0, preceding, r_times)
     following = np.concatenate([info.rr, [np.nan]])[whole]  # (K,) s to the beat after
     known = np.isfinite(preceding[dominant])
     cycle_s = float(np.median(preceding[dominant][known])) if known.any() else float(np.median(info.rr))
@@ -179,7 +188,7 @@ def _measured_beats(record: EcgRecord, info: BeatInfo, rows: list[int], signal: 
     clean = dominant & ~beside
     if beside.any() and clean.sum() >= CLEAN_MIN_BEATS:
         return MeasuredBeats(beats_[clean], r_index, fs, None, int((~dominant).sum()), int((dominant & beside).sum()),
-                             rr_before(clean))
+                             preceding[clean], r_times[clean])
     early = dominant & np.concatenate([~dominant[1:], [False]]) & (following < PREMATURE_SHARE * cycle_s)
     ectopic_after_s = None
     if early.sum() >= EARLY_ECTOPIC_SHARE * dominant.sum():  # bigeminy, trigeminy: the median beat would show it
@@ -188,26 +197,31 @@ def _measured_beats(record: EcgRecord, info: BeatInfo, rows: list[int], signal: 
         lead_in = (r_index - bounds[0]) / fs if bounds is not None else ECTOPIC_MARGIN_S
         ectopic_after_s = float(np.median(following[early])) - lead_in
     return MeasuredBeats(beats_[dominant], r_index, fs, ectopic_after_s, int((~dominant).sum()), 0,
-                         rr_before(dominant))
+                         preceding[dominant], r_times[dominant])
 
 
-def _delineate(stacked: np.ndarray, r_index: int, rows: list[int], fs: float, rr_s: float | None,
-               ectopic_after_s: float | None) -> tuple[dict[str, float | None], bool, bool]:
-    """(intervals and axes, P wave found, QRS found) from the median of ``stacked`` (K, 12, W)."""
+def _delineate(measured: MeasuredBeats, rows: list[int], rr_s: float | None
+               ) -> tuple[dict[str, float | None], int, tuple[float, float] | None, bool]:
+    """(intervals and axes, how many beats the P wave was found on (0: none), the PR's range (ms) where it
+    varies from beat to beat (else None), QRS found) from the median of the measured beats."""
+    stacked, r_index, fs, ectopic_after_s = measured.beats, measured.r_index, measured.fs, measured.ectopic_after_s
     values: dict[str, float | None] = dict.fromkeys(("pr_ms", "qrs_ms", "qt_ms", "p_axis", "qrs_axis", "t_axis"))
     beat = np.median(stacked, axis=0)  # (12, W)
     bounds = delineation.qrs_bounds(beat[rows], r_index, fs)
     if bounds is None:
-        return values, False, False
+        return values, 0, None, False
     onset, offset = bounds
     values["qrs_ms"] = (offset - onset) / fs * MS
     baseline = pr_segment(onset, fs)
     values["qrs_axis"] = _axis(beat, onset, offset, baseline)
     p_wave = delineation.p_onset(beat[rows], onset, fs, rr_s)
     p_found = p_wave is not None and delineation.p_is_consistent(stacked, beat, rows, p_wave, onset, fs)
+    p_beats, pr_range = (len(stacked) if p_found else 0), None
     if p_found:
         values["pr_ms"] = (onset - p_wave[0]) / fs * MS
         values["p_axis"] = _axis(beat, p_wave[0], onset, baseline)
+    else:  # the P wave not at one place before every beat (Wenckebach): the PR of the beats after a pause
+        p_beats, pr_range = _pr_after_pause(measured, rows, onset, baseline, rr_s, values)
     limit = r_index + int(NEXT_BEAT_SHARE * rr_s * fs) if rr_s else beat.shape[1] - 1
     if ectopic_after_s is not None:
         limit = min(limit, r_index + int(ectopic_after_s * fs))
@@ -219,7 +233,20 @@ def _delineate(stacked: np.ndarray, r_index: int, rows: list[int], fs: float, rr
     if t_end is not None:
         values["qt_ms"] = (t_end - onset) / fs * MS
         values["t_axis"] = _axis(beat, offset, t_end, baseline)
-    return values, p_found, True
+    return values, p_beats, pr_range, True
+
+
+def _pr_after_pause(measured: MeasuredBeats, rows: list[int], onset: int, baseline: slice, rr_s: float | None,
+                    values: dict[str, float | None]) -> tuple[int, tuple[float, float] | None]:
+    """Where the P wave is not at one place before every beat: PR and P axis (into ``values``) beat by beat
+    (``melp.varying_pr``); (how many beats the PR is the median of, (shortest, longest) PR in ms), or (0, None)."""
+    found = varying_pr.beat_by_beat(measured.beats[:, rows], measured.preceding_s, measured.r_times_s, onset,
+                                    measured.fs, rr_s)
+    if found is None:
+        return 0, None
+    values["pr_ms"] = float(np.median(found.prs_ms))
+    values["p_axis"] = _axis(np.median(measured.beats[found.after_pause], axis=0), found.p_onset, onset, baseline)
+    return len(found.prs_ms), (float(found.prs_ms.min()), float(found.prs_ms.max()))
 
 
 def measure(record: EcgRecord) -> Measurements:
@@ -238,10 +265,14 @@ def measure(record: EcgRecord) -> Measurements:
     if measured is None:
         methods["intervals"] = f"not measurable: fewer than {MIN_BEATS} whole beats"
     else:
-        values, p_found, qrs_found = _delineate(measured.beats, measured.r_index, rows, measured.fs, median_rr_s,
-                                                measured.ectopic_after_s)
+        values, p_beats, pr_range, qrs_found = _delineate(measured, rows, median_rr_s)
+        p_found = p_beats > 0 and pr_range is None  # a P wave at one place before every measured beat
         methods.update(_interval_methods(values, len(measured.beats), measured.left_out, measured.set_aside,
                                          qrs_found))
+        if pr_range is not None:
+            methods["pr_ms"] = (f"median PR of {p_beats} beats, each beat's P wave found by matching the P wave of the "
+                                f"beats after a pause: the PR varies from {pr_range[0]:.0f} to {pr_range[1]:.0f} ms "
+                                "(lengthening until a P wave is blocked: Wenckebach block?)")
     # QTc with the RR before the beats whose QT was measured (in bigeminy the sinus beats follow the long
     # pause, and their QT with it: corrected with the mean RR their QTc came out 30-50 ms long)
     qt = values["qt_ms"]
