@@ -104,6 +104,19 @@ def pr_segment(qrs_onset: int, fs: float) -> slice:
     return slice(max(qrs_onset - int(0.03 * fs), 0), max(qrs_onset - int(0.01 * fs), 1))
 
 
+def flattest_window(beat: np.ndarray, start: int, stop: int, fs: float) -> slice:
+    """The 20 ms between ``start`` and ``stop`` where the leads move least (sum over leads of the absolute
+    sample-to-sample change): the isoelectric level."""
+    width = int(0.02 * fs)
+    start = max(start, 0)
+    if stop - start <= width:
+        return pr_segment(stop + int(0.01 * fs), fs)
+    motion = np.abs(np.diff(beat[:, start:stop], axis=1)).sum(axis=0)
+    totals = np.convolve(motion, np.ones(width), mode="valid")
+    first = start + int(np.argmin(totals))
+    return slice(first, first + width)
+
+
 def magnitude_curve(beat: np.ndarray, baseline: slice) -> np.ndarray:
     """(W,) root mean square over leads of the median beat with each lead's baseline level removed."""
     level = np.median(beat[:, baseline], axis=1, keepdims=True)

@@ -54,6 +54,8 @@ BEFORE_R_S, AFTER_R_S = 0.45, 0.65  # median-beat window around each R peak
 PREMATURE_SHARE = 0.85  # a beat this early (share of the median RR) is premature
 ECTOPIC_MARGIN_S = 0.05  # in bigeminy the T end is searched before the ectopic QRS onset, or this before its R peak
 EARLY_ECTOPIC_SHARE = 0.25  # ... when this share of the measured beats is followed early by an ectopic beat
+SHORT_PR_S = 0.13  # below this PR the P wave (80-110 ms long) reaches into the PR segment: the T wave's level is taken
+# from the flattest 20 ms between the P onset (less 60 ms) and the QRS
 CLEAN_MIN_BEATS = 3  # beats away from ectopic ones measured alone when at least this many
 NEXT_BEAT_SHARE = 0.75  # T end searched no later than this share of the median RR after the R peak
 MEASURE_BAND_HZ = (0.5, 40.0)  # delineation band (capped below Nyquist)
@@ -228,7 +230,10 @@ def _delineate(measured: MeasuredBeats, rows: list[int], rr_s: float | None
     next_p = p_wave[0] + int(rr_s * fs) if p_found and rr_s else None
     shortest_end = onset + int(SHORTEST_QTC_S * rr_s ** (1 / 3) * fs) if rr_s else None
     st_shift_end = onset + int(delineation.ST_SHIFT_QTC_S * rr_s ** (1 / 3) * fs) if rr_s else None
-    t_end = delineation.t_end(beat[rows], offset, fs, baseline, min(limit, beat.shape[1] - 1), next_p, shortest_end,
+    t_baseline = baseline
+    if p_found and (onset - p_wave[0]) / fs < SHORT_PR_S:
+        t_baseline = delineation.flattest_window(beat[rows], p_wave[0] - int(0.06 * fs), onset - int(0.01 * fs), fs)
+    t_end = delineation.t_end(beat[rows], offset, fs, t_baseline, min(limit, beat.shape[1] - 1), next_p, shortest_end,
                               st_shift_end)
     if t_end is not None:
         values["qt_ms"] = (t_end - onset) / fs * MS

@@ -60,3 +60,18 @@ def test_a_t_wave_running_into_the_next_p_wave_is_fitted_on_the_slope_before_it(
     p_onset = int(p_peak - 2.45 * p_sigma)  # where the P wave is 5 % of its height
     found = t_end(beat, qrs_offset=60, fs=FS, baseline=BASELINE, limit=400, next_p=p_onset, shortest_end=150)
     assert found is not None and abs(found - (200 + T_END_AT_10_PERCENT)) <= 10, found  # 20 ms at 500 Hz
+
+
+def test_with_a_short_pr_the_t_waves_level_is_not_taken_on_the_p_wave():
+    """With a PR under 130 ms the P wave (80-110 ms long) reaches into the PR segment, whose level every
+    other measurement takes as the baseline: the T wave then seemed to reach it early (QT 10-30 ms short on
+    simulated short-PR records). Its level comes from the flattest 20 ms before the QRS instead."""
+    import melp
+    from melp.synth.simulate import simulate
+
+    errors = []
+    for k in range(12):
+        ecg = simulate(["sinus_rhythm", "short_pr"], 4242 + 800 + k)
+        found = melp.measure(ecg.record).qt_ms
+        errors.append(np.inf if found is None else abs(found - ecg.intervals["qt"]))
+    assert np.median(errors) <= 10.0 and np.mean(np.asarray(errors) <= 20.0) >= 9 / 12, errors
