@@ -264,7 +264,8 @@ def _hump_is_the_t_wave(beat: np.ndarray, baseline: slice, relative: np.ndarray,
     record)."""
     if top is None or (next_p is not None and top >= next_p):
         return False
-    if next_p is not None and shortest_end is not None and dip < shortest_end and relative[top] >= T_HUMP_SHARE * height:
+    early = next_p is not None and shortest_end is not None and dip < shortest_end
+    if early and relative[top] >= T_HUMP_SHARE * height:
         return True
     return (st_shift_end is not None and dip < st_shift_end and relative[top] >= SECOND_HUMP_SHARE * height
             and _cosine(beat, baseline, peak, top) <= ST_T_DISCORDANCE)
