@@ -86,6 +86,7 @@ class Measurements:
     n_beats: int
     methods: dict[str, str] = field(default_factory=dict)
     qtc_rr_ms: float | None = None  # the RR the QTc values were corrected with (the RR before the measured beats)
+    pr_range_ms: tuple[float, float] | None = None  # (shortest, longest) where the PR varies beat by beat (Wenckebach)
 
 
 def whole_beats(record: EcgRecord, r_peaks: np.ndarray) -> np.ndarray:
@@ -264,7 +265,7 @@ def measure(record: EcgRecord) -> Measurements:
     median_rr_s = float(np.median(info.rr)) if info.rr.size else None
     rows = [STANDARD_LEADS.index(name) for name in INDEPENDENT_LEADS if record.lead_mask[STANDARD_LEADS.index(name)]]
     values: dict[str, float | None] = dict.fromkeys(("pr_ms", "qrs_ms", "qt_ms", "p_axis", "qrs_axis", "t_axis"))
-    p_found = False
+    p_found, pr_range = False, None
     signal = measurement_signal(record)
     measured = _measured_beats(record, info, rows, signal)
     if measured is None:
@@ -298,7 +299,7 @@ def measure(record: EcgRecord) -> Measurements:
         qt_ms=qt, qtc_bazett_ms=qt / np.sqrt(rr_s) if qt and rr_s else None,
         qtc_fridericia_ms=qt / rr_s ** (1 / 3) if qt and rr_s else None,
         p_axis=values["p_axis"], qrs_axis=values["qrs_axis"], t_axis=values["t_axis"], lead=info.lead,
-        n_beats=info.n_beats, methods=methods, qtc_rr_ms=rr_s * MS if qt and rr_s else None,
+        n_beats=info.n_beats, methods=methods, qtc_rr_ms=rr_s * MS if qt and rr_s else None, pr_range_ms=pr_range,
     )
 
 

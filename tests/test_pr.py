@@ -20,16 +20,23 @@ def test_wenckebach_pr_is_the_median_of_each_beats_pr_and_says_it_varies():
     found by matching the P wave of the beats after a pause; the PR is the median of theirs, as the
     simulator's representative PR is, and the method gives the range. With 8-10 beats that median moves
     between neighbouring steps of the cycle, so it is read with a wider tolerance than a steady PR."""
-    errors, methods = [], []
+    from ui.record_info import measurement_rows
+
+    errors, methods, shown = [], [], []
     for k in range(6):
         ecg = simulate(["sinus_rhythm", "mobitz_1"], SEED + k)
         found = melp.measure(ecg.record)
         errors.append(np.inf if found.pr_ms is None else abs(found.pr_ms - ecg.intervals["pr"]))
         methods.append(found.methods["pr_ms"])
+        shown.append(next(value for label, value, _ in measurement_rows(found) if label == "PR"))
+        if found.pr_ms is not None:
+            low, high = found.pr_range_ms
+            assert low <= found.pr_ms <= high and high - low > 40.0, found.pr_range_ms
     measured = np.isfinite(errors)
     assert measured.sum() >= 5, methods
     assert np.median(np.asarray(errors)[measured]) <= 30.0 and max(np.asarray(errors)[measured]) <= 60.0, errors
     assert all("varies from" in text for text, ok in zip(methods, measured) if ok), methods
+    assert all(" ms (varies " in text for text, ok in zip(shown, measured) if ok), shown  # the table shows it
 
 
 def test_atrial_fibrillation_gets_no_pr_from_windows_matched_by_chance():

@@ -40,6 +40,8 @@ def measurement_rows(measurements: object) -> list[list[str]]:
             continue  # shown only when it differs from the ventricular rate
         how = measurements.methods.get(method, measurements.methods.get("intervals", ""))
         shown = f"{value:.0f} {unit}" if value is not None else NOT_MEASURABLE
+        if field == "pr_ms" and value is not None and measurements.pr_range_ms is not None:  # Wenckebach block
+            shown += f" (varies {measurements.pr_range_ms[0]:.0f}-{measurements.pr_range_ms[1]:.0f})"
         rows.append([label, shown, how])
     return rows
 
