@@ -216,13 +216,16 @@ def t_end(beat: np.ndarray, qrs_offset: int, fs: float, baseline: slice, limit: 
     over = limit if end is None else end
     relative = (magnitude[peak:over] - level) / height
     # where the T wave ran into the next P wave high on its downslope (fast rates), the lower fit point is
-    # just above the lowest level it reached, while that leaves a slope to fit (else the T end is where the
-    # P wave began to rise: the T wave's tail under it cannot be seen)
-    low = max(FIT_SHARES[1], float(relative.min()) + RUN_IN_MARGIN) if ran_into_p and end is not None \
-        else FIT_SHARES[1]
+    # just above the lowest level it reached, while that leaves a slope to fit; without a fit there is no T
+    # end: where the P wave begins is not where the T wave ends (a flat T wave over a raised level, or a
+    # magnitude that never fell, came out 60-190 ms long)
+    run_in = ran_into_p and end is not None and relative.size > 0 and relative.min() > FIT_SHARES[1]
+    low = float(relative.min()) + RUN_IN_MARGIN if run_in else FIT_SHARES[1]
     reach = None if low > FIT_SHARES[0] - RUN_IN_MARGIN else gaussian_reach(
         relative, (smooth[peak:over] - level) / height, T_END_SHARE, flat_top=True, low=low)
-    return end if reach is None or peak + reach >= limit else peak + reach
+    if reach is None or peak + reach >= limit:
+        return None if run_in else end
+    return peak + reach
 
 
 def _cosine(beat: np.ndarray, baseline: slice, a: int, b: int) -> float:
