@@ -3,7 +3,8 @@
 Beats come from ``melp.beats`` (consensus of several leads, never P waves). Intervals are measured once,
 globally, on the median beat of the dominant QRS shape across all recorded leads, as computerised ECG
 programs do, after a zero-phase 0.5-40 Hz band-pass and 50/60 Hz notches (baseline wander, muscle noise
-and mains hum would otherwise swamp the spatial velocity); beats of records sampled below 250 Hz (PTB-XL's
+and mains hum would otherwise swamp the spatial velocity), pacing spikes cut out before it at 250 Hz and
+above; beats of records sampled below 250 Hz (PTB-XL's
 100 Hz files) are upsampled to about 500 Hz first, so that boundaries are not found on 10 ms steps:
 - the dominant beats are those whose QRS correlates with the most typical beat's; ectopic beats of another
   shape (premature ventricular complexes) would blur the median beat's waves; when two shapes are nearly
