@@ -33,7 +33,9 @@ T_HUMP_SHARE = 0.4  # after an early dip, a hump this tall (share of the T heigh
 SECOND_HUMP_SHARE = 0.25  # of two humps after the QRS, the smaller counts when at least this share of the other
 U_CONCORDANCE = 0.7  # a U wave points like the T wave before it (cosine across the leads at least this) ...
 ST_T_DISCORDANCE = -0.3  # ... a T wave after a shifted ST segment points against the ST (cosine at most this) ...
-ST_SHIFT_QTC_S = 0.40  # ... when the dip between them comes before this Fridericia QTc
+ST_SHIFT_QTC_S = 0.40  # ... when the dip between them comes before this Fridericia QTc ...
+HUMP_PROMINENCE = 0.01  # ... and the hump rises this far (share of the first wave's height) above the dip: a
+# shoulder on a T wave's downslope is not a second wave (PTB S0006, S0007: QT 494-502 ms, the next P wave's)
 RUN_IN_MARGIN = 0.05  # a T wave run into the next P wave is fitted down to this share above its lowest level
 SHORTEST_QTC_S = 0.33  # Fridericia QTc below this is short-QT territory: a dip earlier than it is not the T end
 
@@ -271,6 +273,7 @@ def _hump_is_the_t_wave(beat: np.ndarray, baseline: slice, relative: np.ndarray,
     if early and relative[top] >= T_HUMP_SHARE * height:
         return True
     return (st_shift_end is not None and dip < st_shift_end and relative[top] >= SECOND_HUMP_SHARE * height
+            and relative[top] - relative[dip:top + 1].min() >= HUMP_PROMINENCE * height
             and _cosine(beat, baseline, peak, top) <= ST_T_DISCORDANCE)
 
 

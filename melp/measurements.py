@@ -57,6 +57,7 @@ ECTOPIC_MARGIN_S = 0.05  # in bigeminy the T end is searched before the ectopic 
 EARLY_ECTOPIC_SHARE = 0.25  # ... when this share of the measured beats is followed early by an ectopic beat
 SHORT_PR_S = 0.13  # below this PR the P wave (80-110 ms long) reaches into the PR segment: the T wave's level is taken
 # from the flattest 20 ms between the P onset (less 60 ms) and the QRS
+QTC_RR_SPREAD = 1.3  # QTc uses the measured beats' own RR where the longest is within this of the shortest
 CLEAN_MIN_BEATS = 3  # beats away from ectopic ones measured alone when at least this many
 NEXT_BEAT_SHARE = 0.75  # T end searched no later than this share of the median RR after the R peak
 MEASURE_BAND_HZ = (0.5, 40.0)  # delineation band (capped below Nyquist)
@@ -178,9 +179,14 @@ class MeasuredBeats(NamedTuple):
 
     @property
     def rr_before_s(self) -> float | None:
-        """The median RR before the measured beats (their QT follows it), None if unknown."""
+        """The median RR before the measured beats where they all follow about the same RR (their QT follows
+        it; within QTC_RR_SPREAD of each other), else None: a median beat of beats after short and long
+        cycles (premature atrial beats of the same shape) has no one RR, and a premature beat's QT does not
+        follow its short cycle (atrial bigeminy: QTc 561 ms with the premature beats' RR, 476 with the mean)."""
         known = self.preceding_s[np.isfinite(self.preceding_s)]
-        return float(np.median(known)) if known.size else None
+        if known.size == 0 or known.max() > QTC_RR_SPREAD * known.min():
+            return None
+        return float(np.median(known))
 
 
 def _measured_beats(record: EcgRecord, info: BeatInfo, rows: list[int], signal: np.ndarray) -> MeasuredBeats | None:
@@ -304,12 +310,16 @@ def measure(record: EcgRecord) -> Measurements:
             methods["pr_ms"] = (f"median PR of {p_beats} beats, each beat's P wave found by matching the P wave of the "
                                 f"beats after a pause: the PR varies from {pr_range[0]:.0f} to {pr_range[1]:.0f} ms "
                                 "(lengthening until a P wave is blocked: Wenckebach block?)")
-    # QTc with the RR before the beats whose QT was measured (in bigeminy the sinus beats follow the long
-    # pause, and their QT with it: corrected with the mean RR their QTc came out 30-50 ms long)
+    # QTc with the RR before the beats whose QT was measured where they share one (in bigeminy the sinus beats
+    # follow the long pause, and their QT with it: corrected with the mean RR their QTc came out 30-50 ms
+    # long), else with the mean RR
     qt = values["qt_ms"]
-    rr_s = measured.rr_before_s if measured is not None and measured.rr_before_s else (rr_ms / MS if rr_ms else None)
+    rr_before = measured.rr_before_s if measured is not None else None
+    rr_s = rr_before if rr_before else (rr_ms / MS if rr_ms else None)
     if qt is not None and rr_s:
-        methods["qtc"] = f"QT corrected with {rr_s * MS:.0f} ms, the median RR before the beats it was measured on"
+        methods["qtc"] = (f"QT corrected with {rr_s * MS:.0f} ms, " + (
+            "the median RR before the beats it was measured on" if rr_before else
+            "the mean RR (the beats it was measured on follow RRs of different lengths)"))
     else:
         methods["qtc"] = methods.get("qt_ms", methods.get("intervals", "not measurable"))
     atrial = atrial_rate(info, values["pr_ms"] if p_found else None, signal, rows)

@@ -46,6 +46,21 @@ def test_qtc_follows_bazett_and_fridericia(measured):
     assert f"{found.qtc_rr_ms:.0f} ms" in found.methods["qtc"]
 
 
+def test_qtc_uses_the_measured_beats_rr_only_where_they_share_one():
+    """A median beat of beats after short and long cycles (premature atrial beats of the same shape) has no
+    one RR, and a premature beat's QT does not follow its short cycle: there the mean RR corrects the QT
+    (a real atrial bigeminy, JS20014, had QTc 561 ms with the premature beats' RR, 476 with the mean)."""
+    from melp.measurements import MeasuredBeats
+
+    def rr_before(preceding):
+        return MeasuredBeats(np.zeros((len(preceding), 12, 4)), 2, 500.0, None, 0, 0, np.asarray(preceding),
+                             np.arange(len(preceding), dtype=float)).rr_before_s
+
+    assert rr_before([np.nan, 1.02, 1.05, 0.98]) == pytest.approx(1.02)  # sinus beats after the pause
+    assert rr_before([np.nan, 0.6, 1.04, 0.61, 0.55]) is None  # premature and sinus beats mixed
+    assert rr_before([np.nan]) is None
+
+
 def test_qtc_in_bigeminy_is_corrected_with_the_rr_before_the_sinus_beats():
     """In bigeminy the QT is measured on the sinus beats, which follow the long compensatory pause: their
     QTc is corrected with that RR, not the mean RR of all beats (before, Fridericia's QTc came out 30-50 ms
