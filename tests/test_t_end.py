@@ -2,7 +2,10 @@
 two (a U wave after a flat T wave; a T wave after an ST segment shifted off the baseline)."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
+import pytest
 
 from melp.delineation import t_end
 
@@ -75,3 +78,20 @@ def test_with_a_short_pr_the_t_waves_level_is_not_taken_on_the_p_wave():
         found = melp.measure(ecg.record).qt_ms
         errors.append(np.inf if found is None else abs(found - ecg.intervals["qt"]))
     assert np.median(errors) <= 10.0 and np.mean(np.asarray(errors) <= 20.0) >= 9 / 12, errors
+
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "real-samples" / "cinc2021" / "PTB_PTBXL"
+
+
+@pytest.mark.skipif(not SHARED.exists(), reason=f"real samples absent at {SHARED}")
+@pytest.mark.parametrize("name", ["S0006", "S0007"])
+def test_a_shoulder_on_the_t_waves_downslope_is_not_a_second_t_wave(name):
+    """After a steep fall the magnitude can level off for a moment pointing the other way: a hump that
+    barely rises above the dip is not a T wave after a shifted ST segment. PTB S0006 and S0007 (real, 1000
+    Hz, myocardial infarction) got QT 494-502 ms, the next P wave's start, from a shoulder rising 0.1 % of
+    the T height; the visible T wave ends near 330 ms. (No hand-built beat of two Gaussian waves makes a
+    shoulder that flat and that tall: their sum dips and rises by a fifth of the height or not at all.)"""
+    import melp
+
+    qt = melp.measure(melp.read_ecg(SHARED / f"{name}.hea")).qt_ms
+    assert qt is not None and 300 <= qt <= 420, qt
