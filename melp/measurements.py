@@ -57,6 +57,7 @@ ECTOPIC_MARGIN_S = 0.05  # in bigeminy the T end is searched before the ectopic 
 EARLY_ECTOPIC_SHARE = 0.25  # ... when this share of the measured beats is followed early by an ectopic beat
 SHORT_PR_S = 0.13  # below this PR the P wave (80-110 ms long) reaches into the PR segment: the T wave's level is taken
 # from the flattest 20 ms between the P onset (less 60 ms) and the QRS
+SHORTEST_PLAUSIBLE_QTC_S = 0.30  # a QTc (Fridericia) below this is a T end found in the wrong place
 QTC_RR_SPREAD = 1.3  # QTc uses the measured beats' own RR where the longest is within this of the shortest
 CLEAN_MIN_BEATS = 3  # beats away from ectopic ones measured alone when at least this many
 NEXT_BEAT_SHARE = 0.75  # T end searched no later than this share of the median RR after the R peak
@@ -316,6 +317,13 @@ def measure(record: EcgRecord) -> Measurements:
     qt = values["qt_ms"]
     rr_before = measured.rr_before_s if measured is not None else None
     rr_s = rr_before if rr_before else (rr_ms / MS if rr_ms else None)
+    if qt is not None and rr_s and qt / MS / rr_s ** (1 / 3) < SHORTEST_PLAUSIBLE_QTC_S:
+        # no heart repolarises that fast: the T end found is a flutter wave's, or the QRS was found around a
+        # pacing spike at 100 Hz (simulated paced records there: QT 150-220 ms short); not shown as a QT
+        qt = values["qt_ms"] = values["t_axis"] = None
+        methods["qt_ms"] = methods["t_axis"] = (
+            f"not measurable: the T wave's end found lies implausibly early (QTc under "
+            f"{SHORTEST_PLAUSIBLE_QTC_S * MS:.0f} ms; flutter waves, or a pacing spike taken for the QRS?)")
     if qt is not None and rr_s:
         methods["qtc"] = (f"QT corrected with {rr_s * MS:.0f} ms, " + (
             "the median RR before the beats it was measured on" if rr_before else

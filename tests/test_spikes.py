@@ -37,3 +37,14 @@ def test_only_spikes_are_cut_never_a_qrs():
     assert changed.size > 0 and np.ptp(changed) > paced.fs, changed  # spread over the record, beat by beat
     assert changed.size <= 8 * (len(r_peaks) + 1), changed.size  # a few samples per beat, not QRS complexes
     assert not np.isin(r_peaks, changed).any()  # the R peaks, 12 ms after the spikes, are left alone
+
+
+def test_at_100_hz_a_qt_around_a_pacing_spike_is_not_measurable_rather_than_a_guess():
+    """At 100 Hz a pacing spike is as narrow as an R peak and cannot be cut: the QRS is found around the
+    spike and the "T end" in the paced QRS itself, QT 150-220 ms short (QTc under 300 ms, which no heart
+    has). Such a QT is "not measurable", and says why."""
+    for k in range(3):
+        found = melp.measure(simulate(["ventricular_paced_rhythm"], SEED + 30 + k, fs=100.0).record)
+        assert found.qt_ms is None or found.qtc_fridericia_ms >= 300.0, (found.qt_ms, found.qtc_fridericia_ms)
+        if found.qt_ms is None:
+            assert "implausibly early" in found.methods["qt_ms"] or "not measurable" in found.methods["qt_ms"]
