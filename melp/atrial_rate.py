@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from melp.data.beats import BeatInfo
-from melp.delineation import lead_correlation
+from melp.delineation import sliding_correlation
 
 QRS_GUARD_S = (0.06, 0.16)  # a detection this close before / after an R peak is part of the QRS, not a P wave
 MIN_EVENTS = 4  # atrial events needed for a rate
@@ -92,8 +92,7 @@ def _look_like(blocked: np.ndarray, p_peaks: np.ndarray, signal: np.ndarray, fs:
     found = _windows(signal, blocked, half + shift)
     if found.shape[0] == 0:
         return False
-    shifts = range(0, 2 * shift + 1, max(shift // 4, 1))
-    best = [max(lead_correlation(template, window[:, k:k + 2 * half]) for k in shifts) for window in found]
+    best = [sliding_correlation(window, template, max(shift // 4, 1)).max() for window in found]
     size = _size(np.median(found, axis=0)[:, shift:shift + 2 * half]) / max(_size(template), 1e-9)
     return float(np.median(best)) >= SHAPE_CORRELATION and SHAPE_SIZE[0] <= size <= SHAPE_SIZE[1]
 

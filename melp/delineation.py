@@ -341,6 +341,15 @@ def p_is_consistent(stacked: np.ndarray, median: np.ndarray, rows: list[int], p_
     return float(np.median(correlations)) >= P_CONSISTENCY
 
 
+def sliding_correlation(window: np.ndarray, template: np.ndarray, step: int = 1) -> np.ndarray:
+    """``lead_correlation`` of ``template`` (leads, w) with each stretch of ``window`` (leads, n >= w) it
+    can lie on, every ``step`` samples from the start: where a wave of that shape sits in the window. The P
+    wave's match in each Wenckebach beat and the atrial rate's check of blocked P waves both slide one."""
+    width = template.shape[1]
+    return np.array([lead_correlation(window[:, k:k + width], template)
+                     for k in range(0, window.shape[1] - width + 1, step)])
+
+
 def lead_correlation(a: np.ndarray, b: np.ndarray) -> float:
     """Correlation of two (leads, samples) windows as one shape, each lead's own mean removed first: the
     leads' different levels, the same in every beat, would otherwise make any two windows look alike (atrial

@@ -255,8 +255,8 @@ def _delineate(measured: MeasuredBeats, rows: list[int], rr_s: float | None
     if p_found:
         values["pr_ms"] = (onset - p_wave[0]) / fs * MS
         values["p_axis"] = _axis(beat, p_wave[0], onset, baseline)
-    else:  # the P wave not at one place before every beat (Wenckebach): the PR of the beats after a pause
-        p_beats, pr_range = _pr_after_pause(measured, rows, onset, baseline, rr_s, values)
+    else:  # the P wave not at one place before every beat (Wenckebach): each beat's own PR
+        p_beats, pr_range = _varying_pr(measured, rows, onset, baseline, rr_s, values)
     limit = r_index + int(NEXT_BEAT_SHARE * rr_s * fs) if rr_s else beat.shape[1] - 1
     if ectopic_after_s is not None:
         limit = min(limit, r_index + int(ectopic_after_s * fs))
@@ -274,7 +274,7 @@ def _delineate(measured: MeasuredBeats, rows: list[int], rr_s: float | None
     return values, p_beats, pr_range, True
 
 
-def _pr_after_pause(measured: MeasuredBeats, rows: list[int], onset: int, baseline: slice, rr_s: float | None,
+def _varying_pr(measured: MeasuredBeats, rows: list[int], onset: int, baseline: slice, rr_s: float | None,
                     values: dict[str, float | None]) -> tuple[int, tuple[float, float] | None]:
     """Where the P wave is not at one place before every beat: PR and P axis (into ``values``) beat by beat
     (``melp.varying_pr``); (how many beats the PR is the median of, (shortest, longest) PR in ms), or (0, None)."""

@@ -63,18 +63,18 @@ def _p_positions(beats: np.ndarray, template_beat: np.ndarray, p_wave: tuple[int
     """(K,) each beat's P onset (sample), where the template's P wave (its onset to as far past its peak as
     the peak is past the onset) correlates best across the leads (delineation.lead_correlation) with the
     beat, from LONGEST_PR_S before the QRS onset to LATER_S after the template's; NaN where no window reaches
-    delineation.P_CONSISTENCY. Written by hand: a template slid across leads with each lead's mean removed,
-    which no library routine does."""
+    delineation.P_CONSISTENCY (``delineation.sliding_correlation``)."""
     start, peak = p_wave
     stop = min(peak + (peak - start), qrs_onset)
-    template = template_beat[:, start:stop]
-    shifts = [d for d in range(max(qrs_onset - int(LONGEST_PR_S * fs), 0) - start, int(LATER_S * fs))
-              if stop + d <= qrs_onset]
+    first = max(qrs_onset - int(LONGEST_PR_S * fs), 0)  # the earliest P onset looked at
+    last = min(start + int(LATER_S * fs) - 1, qrs_onset - (stop - start))  # ... and the latest
     positions = np.full(len(beats), np.nan)
+    if last < first:
+        return positions
     for k, beat in enumerate(beats):
-        scores = [delineation.lead_correlation(beat[:, start + d:stop + d], template) for d in shifts]
-        if scores and max(scores) >= delineation.P_CONSISTENCY:
-            positions[k] = start + shifts[int(np.argmax(scores))]
+        scores = delineation.sliding_correlation(beat[:, first:last + stop - start], template_beat[:, start:stop])
+        if scores.size and scores.max() >= delineation.P_CONSISTENCY:
+            positions[k] = first + int(np.argmax(scores))
     return positions
 
 
