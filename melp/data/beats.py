@@ -112,26 +112,26 @@ def _detect(cleaned: np.ndarray, fs: float) -> np.ndarray:
     return np.asarray(info["ECG_R_Peaks"], dtype=np.int64)
 
 
-def consensus_peaks(detections: dict[str, np.ndarray], fs: float, fewer: bool = False) -> np.ndarray:
-    """(K,) sample positions (median of each cluster) of the beats most voting leads detected.
+def consensus_peaks(detections: dict[str, np.ndarray], fs: float) -> tuple[np.ndarray, np.ndarray]:
+    """((K,) sample positions (median of each cluster) of the beats most voting leads detected, (J,) those of
+    the clusters of at least WEAK_VOTES leads that fall short of that share), from one pass.
 
     Detections of all leads are pooled in time order; a cluster is every detection within
-    ``MATCH_SECONDS`` of its first one, and it counts the distinct leads in it. With ``fewer``, the
-    clusters of at least WEAK_VOTES leads that fall short of that share instead.
+    ``MATCH_SECONDS`` of its first one, and it counts the distinct leads in it.
     """
     pooled = sorted((int(sample), name) for name, peaks in detections.items() for sample in peaks)
     tolerance = MATCH_SECONDS * fs
     needed = max(1, int(np.ceil(MIN_VOTE_SHARE * len(detections))))
-    kept, cluster = [], []
+    agreed, weak, cluster = [], [], []
     for sample, name in pooled + [(None, "")]:
         if cluster and (sample is None or sample - cluster[0][0] > tolerance):
             votes = len({lead for _, lead in cluster})
-            if (WEAK_VOTES <= votes < needed) if fewer else votes >= needed:
-                kept.append(int(np.median([s for s, _ in cluster])))
+            if votes >= WEAK_VOTES or votes >= needed:
+                (agreed if votes >= needed else weak).append(int(np.median([s for s, _ in cluster])))
             cluster = []
         if sample is not None:
             cluster.append((sample, name))
-    return np.asarray(kept, dtype=np.int64)
+    return np.asarray(agreed, dtype=np.int64), np.asarray(weak, dtype=np.int64)
 
 
 def spatial_velocity(cleaned: list[np.ndarray], fs: float) -> np.ndarray:
@@ -283,8 +283,8 @@ def _beats(record: EcgRecord, lead: str, delineate: str | None) -> BeatInfo:
     detections = working or detections
     voters = [item for item in voters if item[1] in detections]
     velocity = spatial_velocity([cleaned for _, _, cleaned in voters], record.fs)
-    consensus = qrs_beats(consensus_peaks(detections, record.fs), velocity, record.fs,
-                          consensus_peaks(detections, record.fs, fewer=True))
+    agreed, weak = consensus_peaks(detections, record.fs)
+    consensus = qrs_beats(agreed, velocity, record.fs, weak)
     other_events = _non_qrs_events(detections, consensus, MATCH_SECONDS * record.fs)
     tolerance = MATCH_SECONDS * record.fs
     quality = {name: value for value, name, _ in voters}
