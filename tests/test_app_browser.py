@@ -58,7 +58,32 @@ def test_blank_paper_is_drawn_with_the_page_so_plotly_is_loaded_before_the_first
     page.locator("#ecg-plot .js-plotly-plot").wait_for()
     title = page.evaluate("() => document.querySelector('#ecg-plot .js-plotly-plot')._fullLayout.title.text")
     assert "No ECG loaded" in title
+    _assert_paper_grid_where_plotly_puts_the_scale(page)
     page.context.close()
+
+
+GRID_POINTS = """(points) => {
+  const gd = document.querySelector('#ecg-plot .js-plotly-plot'), full = gd._fullLayout, box = gd.getBoundingClientRect();
+  return points.map(([t, mv]) => [box.left + full.xaxis._offset + full.xaxis.l2p(t),
+                                  box.top + full.yaxis._offset + full.yaxis.l2p(mv)]);
+}"""
+
+
+def _assert_paper_grid_where_plotly_puts_the_scale(page) -> None:
+    """The paper drawn under the traces lines up with plotly's axes: on the screen, a 5 mm line at 1.0 s, a
+    1 mm line at 1.04 s and bare paper half a millimetre from either (at 0.25 mV, between two 1 mm lines)."""
+    from io import BytesIO
+
+    from PIL import Image
+
+    page.locator("#ecg-plot").scroll_into_view_if_needed()
+    points = page.evaluate(GRID_POINTS, [[1.0, 0.25], [1.04, 0.25], [1.02, 0.25]])
+    shot = Image.open(BytesIO(page.screenshot())).convert("RGB")
+    # green channel: paper about 247, a 1 mm line about 219, a 5 mm line about 163 (their colours over the paper)
+    def darkest(x: float, y: float) -> int:  # within a pixel of where plotly puts the point
+        return min(shot.getpixel((int(round(x)) + dx, int(round(y))))[1] for dx in (-1, 0, 1))
+    major, minor, paper = (darkest(x, y) for x, y in points)
+    assert major < 190 and 200 < minor < 235 and paper > 240, (major, minor, paper)
 
 
 def _open_and_upload(browser, url: str, files: list[Path], record_id: str):
@@ -162,11 +187,11 @@ def _upload(page, files, record_id: str) -> None:
 def test_grid_squares_stay_square_at_every_width(browser, app_url, records, width):
     page = _page(browser, app_url, width)
     _upload(page, records["af01"], "af01")
-    assert page.evaluate(GRID_RATIO) == pytest.approx(1.0, rel=0.03)
+    assert page.evaluate(GRID_RATIO) == pytest.approx(1.0, rel=0.01)
     page.screenshot(path=str(SCREENSHOTS / f"app-true-scale-{width}.png"))
     page.locator("#layout-choice label", has_text="12x1").click()
     page.wait_for_function("() => document.querySelectorAll('#ecg-plot .js-plotly-plot .subplot').length >= 12")
-    assert page.evaluate(GRID_RATIO) == pytest.approx(1.0, rel=0.03)
+    assert page.evaluate(GRID_RATIO) == pytest.approx(1.0, rel=0.01)
 
 
 def test_calipers_give_interval_rate_and_voltage(browser, app_url, records):

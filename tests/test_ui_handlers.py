@@ -1,7 +1,9 @@
 """UI handlers and figure builders: plain values in, plotly figures / markdown / safe files out (no browser)."""
 from __future__ import annotations
 
+import base64
 import os
+import re
 import subprocess
 import sys
 from dataclasses import dataclass, field, replace
@@ -14,7 +16,7 @@ import pytest
 import melp
 from melp.record import STANDARD_LEADS, EcgRecord
 from ui import analysis, handlers, overlays
-from ui.ecg_plot import R_PEAK_TRACE_NAME, RHYTHM_TRACE_NAME, ecg_figure
+from ui.ecg_plot import PX_PER_MM, R_PEAK_TRACE_NAME, RHYTHM_TRACE_NAME, PaperScale, ecg_figure
 from ui.record_info import record_markdown
 from ui.report import heatmap_figure
 from ui.scores import parse_prompts
@@ -33,11 +35,37 @@ def test_ecg_figure_has_twelve_lead_segments_plus_rhythm_strip():
     assert RHYTHM_TRACE_NAME in names and len([n for n in names if n in STANDARD_LEADS]) + 1 == 13
 
 
-def test_ecg_figure_draws_ecg_paper_grid_and_shares_zoom():
-    layout = ecg_figure(sinus_record().signal, FS).layout
-    assert layout.xaxis.dtick == pytest.approx(0.2) and layout.xaxis.minor.dtick == pytest.approx(0.04)
-    assert layout.yaxis.dtick == pytest.approx(0.5) and layout.yaxis.minor.dtick == pytest.approx(0.1)
-    assert layout.xaxis.showgrid and layout.yaxis.minor.showgrid
+def _grid_of(image) -> dict[str, float]:
+    """The tile, the minor lines and the pattern's offset (px) of a paper image's SVG."""
+    svg = base64.b64decode(image.source.split(",", 1)[1]).decode()
+    pattern = re.search(r'<pattern[^>]* width="([\d.]+)" height="([\d.]+)"[^>]*translate\(([-\d.]+) ([-\d.]+)\)', svg)
+    tile, _, dx, dy = (float(value) for value in pattern.groups())
+    minor = sorted({float(x) for x in re.findall(r'<rect x="([\d.]+)"', svg)})
+    return {"tile": tile, "minor": minor, "dx": dx, "dy": dy}
+
+
+@pytest.mark.parametrize("speed, gain, start_s", [(25.0, 10.0, 0.0), (50.0, 5.0, 0.0), (25.0, 20.0, 20.0)])
+def test_ecg_figure_draws_ecg_paper_grid_and_shares_zoom(speed, gain, start_s):
+    signal = np.tile(sinus_record().signal, (1, 3))  # 30 s: a later window starts at 20 s
+    fig = ecg_figure(signal, FS, scale=PaperScale(speed_mm_s=speed, gain_mm_mv=gain), start_s=start_s)
+    layout = fig.layout
+    assert layout.xaxis4.dtick == pytest.approx(5.0 / speed)  # a time tick every large square
+    rows = [name for name in layout if name.startswith("yaxis")]
+    assert len(layout.images) == len(rows) == 4  # one sheet of paper per row, under the traces
+    x0, x1 = layout.xaxis4.range
+    px_per_s, px_per_mv = speed * PX_PER_MM, gain * PX_PER_MM
+    assert sorted(image.yref for image in layout.images) == sorted("y" + name[5:] for name in rows)
+    for image in layout.images:
+        low, high = layout["yaxis" + image.yref[1:]].range
+        assert (image.x, image.sizex, image.y, image.sizey) == pytest.approx((x0, x1 - x0, high, high - low))
+        assert image.layer == "below" and image.xref == "x" + image.yref[1:]
+        grid = _grid_of(image)
+        assert grid["tile"] == pytest.approx(5 * PX_PER_MM)  # 5 mm squares ...
+        assert grid["minor"] == pytest.approx([PX_PER_MM * k for k in range(1, 5)])  # ... of 1 mm ones
+        # a large square's line at the window's start and at 0 mV, as on printed paper
+        first_line_s = x0 + grid["dx"] / px_per_s
+        zero_line_mv = high - grid["dy"] / px_per_mv
+        assert first_line_s == pytest.approx(start_s) and zero_line_mv == pytest.approx(0.0)
     assert _shared_x_axis(layout, 4)
 
 

@@ -8,6 +8,7 @@ at every window width: a narrow screen scrolls sideways instead of squashing the
 """
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass
 
 import numpy as np
@@ -187,30 +188,58 @@ def _heat_strip(strip: HeatStrip, row: int) -> dict:
                 hovertemplate=f"{strip.label}<br>%{{x:.2f}} s: %{{z:.3f}}<extra></extra>", xaxis=xaxis, yaxis=yaxis)
 
 
+def _grid_svg(width_px: float, height_px: float, offset_px: tuple[float, float]) -> str:
+    """An SVG of ``width_px`` x ``height_px`` covered by ECG paper: a 5 mm tile (1 mm lines, the 5 mm line on
+    its edges) shifted by ``offset_px`` so that a major line falls there."""
+    minor, major = PX_PER_MM * MINOR_MM, PX_PER_MM * MAJOR_MM
+    steps = [k * minor for k in range(1, int(round(major / minor)))]
+    lines = "".join(f'<rect x="{x:g}" width="1" height="{major:g}"/><rect y="{x:g}" width="{major:g}" height="1"/>'
+                    for x in steps)
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width_px:.1f}" height="{height_px:.1f}" '
+            f'shape-rendering="crispEdges"><defs><pattern id="p" width="{major:g}" height="{major:g}" '
+            f'patternUnits="userSpaceOnUse" patternTransform="translate({offset_px[0]:g} {offset_px[1]:g})">'
+            f'<g fill="{MINOR_GRID_COLOUR}">{lines}</g><g fill="{MAJOR_GRID_COLOUR}"><rect width="1" height="{major:g}"/>'
+            f'<rect width="{major:g}" height="1"/></g></pattern></defs>'
+            f'<rect width="100%" height="100%" fill="url(#p)"/></svg>')
+
+
+def _paper_grid(row: int, x_range: list[float], y_range: tuple[float, float], tick0_s: float,
+                scale: PaperScale) -> dict:
+    """The ECG paper of one row as a layout image (``_grid_svg``) over its axes, a major line at
+    ``tick0_s`` and at 0 mV.
+
+    Written by hand because plotly draws every axis grid line as its own SVG element: the 1 mm grid of a
+    3 x 4 page was about 1,100 of them, and drawing the figure in Chromium took about 140 ms with them
+    against 80 ms with one tiled pattern per row (benchmarks/bench_plot.py). At PX_PER_MM a millimetre is
+    a whole number of pixels at every speed and gain, so the pattern's one-pixel lines stay crisp."""
+    (x0, x1), (low, high) = x_range, y_range
+    px_per_s, px_per_mv = scale.speed_mm_s * PX_PER_MM, scale.gain_mm_mv * PX_PER_MM
+    svg = _grid_svg((x1 - x0) * px_per_s, (high - low) * px_per_mv, ((tick0_s - x0) * px_per_s, high * px_per_mv))
+    xaxis, yaxis = _axes(row)
+    return dict(source="data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode(), xref=xaxis,
+                yref=yaxis, x=x0, y=high, sizex=x1 - x0, sizey=high - low, xanchor="left", yanchor="top",
+                sizing="stretch", layer="below")
+
+
 def _paper_axes(n_rows: int, start_s: float, window_s: float, ranges: list[tuple[float, float]], scale: PaperScale,
                 domains: list[tuple[float, float]]) -> dict:
-    """Layout entries of the rows' axes: ECG paper grid at ``scale``, x shared (only the last row labelled),
-    each row's y range in mV (``ranges``, None for a heat strip) over its vertical ``domains``."""
-    major_s, minor_s = MAJOR_MM / scale.speed_mm_s, MINOR_MM / scale.speed_mm_s
-    major_mv, minor_mv = MAJOR_MM / scale.gain_mm_mv, MINOR_MM / scale.gain_mm_mv
-    layout = {}
+    """Layout entries of the rows' axes and their ECG paper (``images``) at ``scale``: x shared (only the last
+    row labelled, a tick every major square), each row's y range in mV (``ranges``; rows past them are a
+    heat strip, no paper) over its vertical ``domains``."""
+    major_s = MAJOR_MM / scale.speed_mm_s
+    x_range = [start_s - LEAD_OFFSET_SECONDS, start_s + window_s]
+    layout: dict = {"images": [_paper_grid(row, x_range, ranges[row - 1], start_s, scale)
+                               for row in range(1, min(n_rows, len(ranges)) + 1)]}
     for row, domain in enumerate(domains, start=1):
         xaxis, yaxis = _axes(row)
         layout[f"xaxis{xaxis[1:]}"] = dict(
-            anchor=yaxis, domain=[0.0, 1.0], range=[start_s - LEAD_OFFSET_SECONDS, start_s + window_s], dtick=major_s,
-            tick0=start_s, showgrid=True, gridcolor=MAJOR_GRID_COLOUR,
-            minor=dict(dtick=minor_s, showgrid=True, gridcolor=MINOR_GRID_COLOUR), showticklabels=row == n_rows,
-            ticklabelstep=int(round(1.0 / major_s)), zeroline=False, ticksuffix=" s",
+            anchor=yaxis, domain=[0.0, 1.0], range=x_range, dtick=major_s, tick0=start_s, showgrid=False,
+            showticklabels=row == n_rows, ticklabelstep=int(round(1.0 / major_s)), zeroline=False, ticksuffix=" s",
+            automargin=False,  # the last tick label may not shrink the paper: a millimetre stays PX_PER_MM px
             **({"matches": _axes(n_rows)[0]} if row < n_rows else {}))
-        if row <= len(ranges):
-            low, high = ranges[row - 1]
-            layout[f"yaxis{yaxis[1:]}"] = dict(
-                anchor=xaxis, domain=list(domain), range=[low, high], dtick=major_mv, tick0=0.0, showgrid=True,
-                gridcolor=MAJOR_GRID_COLOUR, minor=dict(dtick=minor_mv, showgrid=True, gridcolor=MINOR_GRID_COLOUR),
-                showticklabels=False, zeroline=False, fixedrange=True)
-        else:  # the heat strip under the traces
-            layout[f"yaxis{yaxis[1:]}"] = dict(anchor=xaxis, domain=list(domain), range=[0.0, 1.0],
-                                                showticklabels=False, showgrid=False, fixedrange=True)
+        low, high = ranges[row - 1] if row <= len(ranges) else (0.0, 1.0)
+        layout[f"yaxis{yaxis[1:]}"] = dict(anchor=xaxis, domain=list(domain), range=[low, high], showgrid=False,
+                                            showticklabels=False, zeroline=False, fixedrange=True)
     return layout
 
 
