@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 
 import melp
 import melp.api
@@ -110,6 +111,25 @@ def test_inference_leaves_a_training_model_in_training_mode(records):
     embeddings = training_model.encode_ecg(records)
     assert training_model.training
     np.testing.assert_allclose(embeddings, tiny_model(seed=5).encode_ecg(records), rtol=1e-5, atol=1e-6)
+
+
+def test_inference_runs_every_module_in_eval_mode_and_restores_the_callers_modes(records):
+    """An eval-mode model is not switched (that walks every module), but a module left training in it is;
+    the caller's modes come back after."""
+    model = tiny_model(seed=5).eval()
+    dropout = next(module for module in model.modules() if isinstance(module, torch.nn.Dropout))
+    seen = []
+    dropout.register_forward_hook(lambda module, inputs, output: seen.append(module.training))
+    model.encode_ecg(records)
+    assert seen and not any(seen) and not any(module.training for module in model.modules())
+    dropout.train()  # one submodule left training by a caller
+    seen.clear()
+    model.encode_ecg(records)
+    assert seen and not any(seen)
+    model.train()
+    seen.clear()
+    model.encode_ecg(records)
+    assert seen and not any(seen) and all(module.training for module in model.modules())
 
 
 def test_explain_shapes_for_a_given_text(model):
