@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from app_server import CHROMIUM, CHROMIUM_ARGS  # noqa: E402  (tests/ is on sys.path above)
+from app_server import CHROMIUM, CHROMIUM_ARGS, require_chromium  # noqa: E402  (tests/ is on sys.path above)
 
 logger = logging.getLogger("bench_browser")
 RESULTS = ROOT / "benchmarks" / "RESULTS.md"
@@ -184,8 +184,7 @@ def main(argv: list[str] | None = None) -> None:
     from melp.logs import configure_logging
 
     configure_logging(fmt="%(message)s")
-    if not CHROMIUM.exists():
-        raise SystemExit(f"{CHROMIUM} is absent: install Debian's chromium (apt-get install chromium)")
+    require_chromium()
     rows = asyncio.run(run(args))
     header = (f"{machine_line(args.threads)} at the end (app threads), precision {args.precision}, "
               f"chromium {CHROMIUM}")

@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from app_server import CHROMIUM, CHROMIUM_ARGS  # noqa: E402  (tests/ is on sys.path above)
+from app_server import CHROMIUM, CHROMIUM_ARGS, require_chromium  # noqa: E402  (tests/ is on sys.path above)
 from benchmarks.machine import machine_line  # noqa: E402
 from melp.logs import configure_logging  # noqa: E402
 
@@ -105,8 +105,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--no-append", action="store_true")
     args = parser.parse_args(argv)
     configure_logging(fmt="%(message)s")
-    if not CHROMIUM.exists():
-        raise SystemExit(f"{CHROMIUM} is absent: install Debian's chromium (apt-get install chromium)")
+    require_chromium()
     figure = app_figure(args.record)
     figures = {"paper as one pattern per row (the app)": figure, "plotly's axis grid (before)": with_axis_grid(figure)}
     times, elements, version = asyncio.run(draw_times(figures, args.repeats))

@@ -24,6 +24,12 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
 LIBRARY_SOURCE = "simulated:7:12"  # 12 regenerated synthetic ECGs
 
 
+def require_chromium() -> None:
+    """For the benchmarks that drive the browser: stop with what to install when Debian's chromium is absent."""
+    if not CHROMIUM.exists():
+        raise SystemExit(f"{CHROMIUM} is absent: install Debian's chromium (apt-get install chromium)")
+
+
 def tiny_model_dir(folder: Path) -> Path:
     """save_pretrained folder of a randomly initialised, very small demo-preset model."""
     from melp.config import MelpConfig
