@@ -59,5 +59,7 @@ def test_ptbxl_suite_reports_every_measure_on_fold_10(tmp_path):
     assert saved["n_records"] == 3  # fold 10: records 4, 5 and 7
     assert set(saved["zeroshot"]) == {"super", "sub", "form", "rhythm"}
     assert saved["zeroshot"]["super"]["plain_names_used"]["CD"] == "conduction disturbance"
+    # typed into the app, the plain name is read as the statement and answered from its shipped phrasings
+    assert saved["zeroshot"]["super"]["plain_names_in_the_app"]["CD"] == "ptbxl-super:CD"
     assert set(saved["reports"]) >= {"bleu4", "meteor", "rouge_l", "statement_f1_micro", "infarction_claimed_without_mi"}
     assert 0.0 <= saved["retrieval"]["ecg_to_text"]["recall@1"] <= 1.0
