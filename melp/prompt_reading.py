@@ -1,9 +1,11 @@
 """How a typed prompt is read: a shipped statement (answered with its calibrated probability), free text
 about ECGs (answered with where this ECG stands among reference ECGs), or not about ECGs at all.
 
-Matching forgives case, punctuation, small misspellings (difflib's ratio) and the common abbreviations
-of ``SYNONYMS``; the ECG vocabulary is every word of the shipped prompt sets and the simulator's report
-phrasings. Plain string work, written here because it is a few lines over the project's own vocabulary.
+Matching forgives case, punctuation, small misspellings (difflib's ratio, word by word: a misspelt word
+keeps about its length, so "paroxysmal ventricular tachycardia" is not the supraventricular one, nor
+"anterior" "inferior") and the common abbreviations of ``SYNONYMS``; the ECG vocabulary is every word of
+the shipped prompt sets and the simulator's report phrasings. Plain string work, written here because it
+is a few lines over the project's own vocabulary.
 """
 from __future__ import annotations
 
@@ -18,6 +20,8 @@ from melp.prompt_sets import CALIBRATED_SETS, prompt_set
 
 MATCH_RATIO = 0.92  # difflib ratio for "the same statement, misspelt"
 WORD_RATIO = 0.85  # ... and for "an ECG word, misspelt"
+MISSPELT_WORD_RATIO = 0.75  # each word of a misspelt statement this close to the statement's word ...
+MISSPELT_LENGTH = 2  # ... and within this many letters of its length (a typo, not another word)
 MIN_WORD_CHARS = 3
 # common abbreviations and spellings clinicians type, mapped to a phrasing of a shipped statement
 SYNONYMS = {
@@ -79,8 +83,20 @@ def match_statement(prompt: str) -> tuple[str, str] | None:
     table = _phrasings()
     if text in table:
         return table[text]
-    close = difflib.get_close_matches(text, list(table), n=1, cutoff=MATCH_RATIO)
+    close = [phrasing for phrasing in difflib.get_close_matches(text, list(table), n=5, cutoff=MATCH_RATIO)
+             if _misspelt(text, phrasing)]
     return table[close[0]] if close else None
+
+
+def _misspelt(text: str, phrasing: str) -> bool:
+    """True when ``text`` is ``phrasing`` with typos: the same words, each equal or a near-miss of about its
+    length ("fibrilation", "brnach"), never another word ("supraventricular" for "ventricular": whole
+    strings that close had named another finding)."""
+    typed, meant = text.split(), phrasing.split()
+    return len(typed) == len(meant) and all(
+        a == b or (abs(len(a) - len(b)) <= MISSPELT_LENGTH
+                   and difflib.SequenceMatcher(None, a, b).ratio() >= MISSPELT_WORD_RATIO)
+        for a, b in zip(typed, meant))
 
 
 def read_prompt(prompt: str) -> PromptReading:

@@ -85,6 +85,22 @@ def test_abbreviations_misspellings_and_case_reach_the_calibrated_statement(prom
     assert match_statement(prompt) is not None and read_prompt(prompt).kind == "statement"
 
 
+@pytest.mark.parametrize("prompt, statement", [("left bundle brnach block", "CLBBB"), ("sinus bradycardai", "SBRAD"),
+                                               ("inferior myocardial infarcton", "IMI")])
+def test_typos_keep_their_statement(prompt, statement):
+    assert match_statement(prompt)[1] == statement
+
+
+@pytest.mark.parametrize("prompt, not_meant", [("paroxysmal ventricular tachycardia", "PSVT"),
+                                               ("anterior myocardial infarction", "IMI"),
+                                               ("inferior myocardial infarction", "AMI")])
+def test_a_close_string_that_names_another_finding_is_not_read_as_it(prompt, not_meant):
+    """Whole strings this close (difflib ratio >= 0.92) read "paroxysmal ventricular tachycardia" as the
+    supraventricular one: a different diagnosis, answered with its probability."""
+    matched = match_statement(prompt)
+    assert matched is None or matched[1] != not_meant
+
+
 @pytest.mark.parametrize("prompt", ["", "🫀🫀🫀", "!!!", "asdfgh qwerty zxcvb", "the quick brown fox"])
 def test_text_that_is_not_about_ecgs_gets_a_note_not_a_score(prompt, session):
     assert read_prompt(prompt).kind == KIND_NONSENSE
