@@ -50,3 +50,21 @@ def test_table_lists_per_class_rows():
                                                "macro_auroc_ci": None, "per_class_auroc": {"a": 0.5},
                                                "positives": {"a": 1}, "skipped_classes": ["b"]})
     assert "  a " in table and "skipped (no positive or no negative): b" in table
+
+
+def test_a_folder_of_labelled_records_is_scored_by_its_names_and_as_the_app_reads_them(setup, tmp_path):
+    """Each diagnosis is prompted by its own name; the app reads "atrial fibrillation" as the shipped PTB-XL
+    statement (its shipped phrasings) and scores the rest by their words, which the output says per name."""
+    from tests.dataset_fixtures import sine_signal, write_challenge
+
+    for k in range(10):
+        write_challenge(tmp_path, f"R{k:03d}", sine_signal(k), ("164889003",) if k % 2 else ("426783006", "164890007"))
+    out = tmp_path / "folder.json"
+    evaluate.main(["zeroshot", "--dataset", "records", "--root", str(tmp_path), "--split", "all",
+                   "--model", str(setup / "model"), "--bootstrap", "0", "--out", str(out)])
+    saved = json.loads(out.read_text())
+    in_app = saved["as_the_app_reads"]
+    assert in_app["read_as"]["atrial fibrillation"] == "ptbxl-rhythm:AFIB"
+    assert set(in_app["per_class_auroc"]) == set(saved["per_class_auroc"]) == {"atrial fibrillation", "sinus rhythm",
+                                                                             "atrial flutter"}
+    assert 0.0 <= in_app["macro_auroc"] <= 1.0

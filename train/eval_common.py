@@ -9,6 +9,9 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
+from melp.prompt_reading import read_prompt
+from melp.prompt_sets import prompt_set
+
 READ_CHUNK = 256  # records read and encoded at a time, so a split never sits in memory at once
 
 
@@ -29,6 +32,16 @@ def encode_split(model: Any, dataset: Any, indices: np.ndarray, method: str) -> 
     return np.concatenate(parts) if parts else np.zeros((0, 0), np.float32)
 
 
+def as_the_app_reads(prompt: str) -> tuple[str, list[str]]:
+    """(how the app reads a typed prompt (melp.prompt_reading): "ptbxl-super:MI" for a shipped statement, else
+    the kind of reading; the phrasings its score ranks records by: the statement's shipped ones (the app answers
+    with its calibrated probability, which keeps their cosine's order), else the prompt itself)."""
+    reading = read_prompt(prompt)
+    if reading.kind == "statement":
+        return f"{reading.label_set}:{reading.statement}", prompt_set(reading.label_set)[reading.statement]
+    return reading.kind, [prompt]
+
+
 def format_table(task: str, results: dict[str, Any]) -> str:
     """A plain-text table of the headline numbers (and per-class AUROC for classification tasks)."""
     lines = [f"{task}: {results['dataset']} / {results['split']} ({results.get('n_records', '?')} records)"]
@@ -40,6 +53,8 @@ def format_table(task: str, results: dict[str, Any]) -> str:
             lines.append(f"  {name:<22}{value:.4f}   n+={results['positives'][name]}")
         if results["skipped_classes"]:
             lines.append(f"skipped (no positive or no negative): {', '.join(results['skipped_classes'])}")
+    if "as_the_app_reads" in results:
+        lines.append(f"{'macro AUROC, the names as the app reads them':<24} {results['as_the_app_reads']['macro_auroc']:.4f}")
     for direction in ("ecg_to_report", "report_to_ecg"):
         if direction in results:
             lines.append(f"{direction:<24}" + "  ".join(f"{k} {v:.4f}" for k, v in results[direction].items()))

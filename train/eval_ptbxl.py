@@ -21,9 +21,8 @@ from tqdm.auto import tqdm
 from melp.datasets.ptbxl import LABEL_SETS, PtbxlReportsDataset
 from melp.datasets.ptbxl_text import SUBCLASS_TEXT
 from melp.metrics import macro_auroc, retrieval_recall
-from melp.prompt_reading import read_prompt
 from train import probe
-from train.eval_common import READ_CHUNK
+from train.eval_common import READ_CHUNK, as_the_app_reads
 from train.eval_reports import StatementMatcher, infarction_claims, statement_f1, text_metrics
 from train.prompts import validation_prompts
 
@@ -84,17 +83,9 @@ def zero_shot_sets(model: Any, rhythm: np.ndarray, labels: np.ndarray, names: di
             scores = rhythm[rows] @ model.class_embeddings(prompts).T  # (N, K)
             entry[kind] = macro_auroc(set_labels, scores, LABEL_SETS[label_set], n_resamples=n_resamples).to_dict()
         entry["plain_names_used"] = names[label_set]
-        entry["plain_names_in_the_app"] = {label: _as_the_app_reads(name) for label, name in names[label_set].items()}
+        entry["plain_names_in_the_app"] = {label: as_the_app_reads(name)[0] for label, name in names[label_set].items()}
         results[label_set] = entry
     return results
-
-
-def _as_the_app_reads(prompt: str) -> str:
-    """What the app answers a typed prompt with (melp.prompt_reading): "ptbxl-super:MI" where it is read as a
-    shipped statement (answered with that statement's calibrated probability, from its shipped phrasings),
-    else the kind of reading ("free text": the text tower's own reading of the words, as scored above)."""
-    reading = read_prompt(prompt)
-    return f"{reading.label_set}:{reading.statement}" if reading.kind == "statement" else reading.kind
 
 
 def probes(features: dict[str, np.ndarray], labels: dict[str, np.ndarray], label_names: tuple[str, ...],

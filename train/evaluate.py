@@ -30,7 +30,7 @@ import melp
 from melp.datasets.registry import DATASET_NAMES, open_dataset
 from melp.metrics import DEFAULT_RESAMPLES, macro_auroc, retrieval_recall
 from train import probe
-from train.eval_common import READ_CHUNK, encode_split, format_table
+from train.eval_common import READ_CHUNK, as_the_app_reads, encode_split, format_table
 from train.eval_grounding import run_grounding
 from train.eval_ptbxl import run_ptbxl
 from train.prompts import validation_prompts
@@ -58,7 +58,14 @@ def run_zeroshot(model: Any, dataset: Any, args: argparse.Namespace) -> dict[str
     ecg_embeds = encode_split(model, dataset, indices, "encode_ecg")  # (N, D)
     scores = ecg_embeds @ model.class_embeddings([prompts[name] for name in dataset.label_names]).T  # (N, K)
     report = macro_auroc(labels, scores, dataset.label_names, n_resamples=args.bootstrap, seed=args.seed)
-    return {"n_records": len(indices), **report.to_dict()}
+    results = {"n_records": len(indices), **report.to_dict()}
+    if getattr(dataset, "prompts", None):  # names as typed: also as the app reads them, beside the names' own score
+        read = {name: as_the_app_reads(prompts[name][0]) for name in dataset.label_names}
+        app_scores = ecg_embeds @ model.class_embeddings([read[name][1] for name in dataset.label_names]).T
+        in_app = macro_auroc(labels, app_scores, dataset.label_names, n_resamples=args.bootstrap, seed=args.seed)
+        results["as_the_app_reads"] = {"read_as": {name: read[name][0] for name in dataset.label_names},
+                                       **in_app.to_dict()}
+    return results
 
 
 def run_retrieval(model: Any, dataset: Any, args: argparse.Namespace) -> dict[str, Any]:
