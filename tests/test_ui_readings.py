@@ -93,10 +93,12 @@ def test_typos_keep_their_statement(prompt, statement):
 
 @pytest.mark.parametrize("prompt, not_meant", [("paroxysmal ventricular tachycardia", "PSVT"),
                                                ("anterior myocardial infarction", "IMI"),
-                                               ("inferior myocardial infarction", "AMI")])
+                                               ("inferior myocardial infarction", "AMI"),
+                                               ("no atrial fibrillation", "AFIB")])
 def test_a_close_string_that_names_another_finding_is_not_read_as_it(prompt, not_meant):
     """Whole strings this close (difflib ratio >= 0.92) read "paroxysmal ventricular tachycardia" as the
-    supraventricular one: a different diagnosis, answered with its probability."""
+    supraventricular one, and "no atrial fibrillation" as atrial fibrillation: answered with the probability
+    of another diagnosis, or of the one the prompt denies."""
     matched = match_statement(prompt)
     assert matched is None or matched[1] != not_meant
 
