@@ -1,4 +1,6 @@
-"""How a typed prompt is read: a shipped statement (answered with its calibrated probability), free text
+"""How a typed prompt is read: a shipped statement (answered with its calibrated probability), a shipped
+statement denied ("no atrial fibrillation": answered with one minus its probability, because the text tower
+does not read negation: it ranks ECGs for "no atrial fibrillation" as for "atrial fibrillation"), free text
 about ECGs (answered with where this ECG stands among reference ECGs), or not about ECGs at all.
 
 Matching forgives case, punctuation, small misspellings (difflib's ratio, word by word: a misspelt word
@@ -35,19 +37,23 @@ SYNONYMS = {
     "nsr": "normal sinus rhythm", "brady": "sinus bradycardia", "tachy": "sinus tachycardia",
     "normal": "normal ecg", "long qt": "prolonged qt interval",
 }
+# a prompt that starts with one of these and goes on to name a shipped statement denies it
+NEGATIONS = ("no evidence of", "no signs of", "no sign of", "absence of", "negative for", "without", "not", "no")
 # words of questions and prompts that carry no finding
 STOP_WORDS = frozenset("a an the of in with and or is are this ecg ekg ecgs signs sign showing shows show".split())
 
 
 @dataclass(frozen=True)
 class PromptReading:
-    """What a prompt is: ``kind`` "statement" (label_set, statement), "free text", or "not about ECGs" (reason)."""
+    """What a prompt is: ``kind`` "statement" (label_set, statement; ``negated`` when the prompt denies it),
+    "free text", or "not about ECGs" (reason)."""
 
     prompt: str
     kind: str
     label_set: str | None = None
     statement: str | None = None
     reason: str = ""
+    negated: bool = False
 
 
 def _normal(text: str) -> str:
@@ -107,6 +113,10 @@ def read_prompt(prompt: str) -> PromptReading:
     matched = match_statement(prompt)
     if matched is not None:
         return PromptReading(prompt, "statement", *matched)
+    denied = next((text[len(cue) + 1:] for cue in NEGATIONS if text.startswith(cue + " ")), None)
+    matched = match_statement(denied) if denied else None
+    if matched is not None:
+        return PromptReading(prompt, "statement", *matched, negated=True)
     vocabulary = ecg_vocabulary()
     words = [word for word in text.split() if word not in STOP_WORDS and len(word) >= MIN_WORD_CHARS]
     known = [word for word in words if word in vocabulary or difflib.get_close_matches(word, vocabulary, 1, WORD_RATIO)]

@@ -160,3 +160,38 @@ def test_likely_findings_come_first_with_their_heartbeats_from_one_explain_call(
                      "- **sinus rhythm**: 64 % likely (the whole recording)"]
     assert model.explain_calls == 1 and "How to read these scores" in text
     assert text.startswith(f"### Likely findings for {session.record.record_id} (")
+
+
+@pytest.mark.parametrize("prompt", ["no atrial fibrillation", "No AFib", "without atrial fibrillation",
+                                    "no evidence of atrial fibrillation"])
+def test_a_denied_statement_reads_as_one_minus_its_probability(prompt, session):
+    """The text tower ranks ECGs for "no atrial fibrillation" as for "atrial fibrillation" (on the real samples'
+    AF and sinus records both rank every AF record first), so a percentile of the words would say the
+    opposite of what was asked; the calibrated probability's complement does not."""
+    reading = read_prompt(prompt)
+    assert reading.kind == "statement" and reading.statement == "AFIB" and reading.negated
+    found = readings.read_prompts(_Model(), _Library(), session, [prompt, "atrial fibrillation"])
+    denied, named = (next(r for r in found if r.prompt == p) for p in (prompt, "atrial fibrillation"))
+    assert named.text == "91 % likely" and denied.text == "9 % likely" and denied.kind == KIND_STATEMENT
+    assert denied.cosine is None and "not ptbxl-rhythm AFIB" in denied.row()[2]
+
+
+def test_a_denied_statement_without_a_calibration_gets_a_note_not_the_findings_percentile(session):
+    class Uncalibrated(_Model):
+        def findings(self, record, label_sets=None):
+            from melp.calibration import CalibrationError
+
+            raise CalibrationError("no calibration.json beside this model")
+
+    found = readings.read_prompts(Uncalibrated(), _Library(), session, ["no atrial fibrillation"])
+    assert found[0].kind == KIND_NONSENSE and "does not read 'no'" in found[0].text
+
+
+def test_a_finding_phrased_with_no_that_is_no_statement_stays_free_text():
+    assert read_prompt("no p waves").kind == "free text" and not read_prompt("no p waves").negated
+
+
+def test_a_denied_finding_is_not_offered_for_highlighting_heartbeats(session):
+    *_, chooser = readings.score_prompts(session, "no atrial fibrillation\natrial fibrillation", None, _Model(), {},
+                                         _Library())
+    assert chooser["choices"] in (["atrial fibrillation"], [("atrial fibrillation", "atrial fibrillation")])

@@ -4,7 +4,7 @@
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -32,14 +32,23 @@ def encode_split(model: Any, dataset: Any, indices: np.ndarray, method: str) -> 
     return np.concatenate(parts) if parts else np.zeros((0, 0), np.float32)
 
 
-def as_the_app_reads(prompt: str) -> tuple[str, list[str]]:
-    """(how the app reads a typed prompt (melp.prompt_reading): "ptbxl-super:MI" for a shipped statement, else
-    the kind of reading; the phrasings its score ranks records by: the statement's shipped ones (the app answers
-    with its calibrated probability, which keeps their cosine's order), else the prompt itself)."""
+class AppReading(NamedTuple):
+    """How the app reads a typed prompt (melp.prompt_reading), for scoring it as the app does."""
+
+    read_as: str  # "ptbxl-super:MI" for a shipped statement ("not ..." when denied), else the kind of reading
+    phrasings: list[str]  # what its score ranks records by: the statement's shipped phrasings, else the prompt
+    sign: float  # -1 where the prompt denies the statement (the app answers one minus its probability)
+
+
+def as_the_app_reads(prompt: str) -> AppReading:
+    """The app answers a shipped statement with its calibrated probability, which keeps the order of its
+    phrasings' cosine; anything else the model scores by the prompt's own words."""
     reading = read_prompt(prompt)
     if reading.kind == "statement":
-        return f"{reading.label_set}:{reading.statement}", prompt_set(reading.label_set)[reading.statement]
-    return reading.kind, [prompt]
+        label = f"{reading.label_set}:{reading.statement}"
+        phrasings = prompt_set(reading.label_set)[reading.statement]
+        return AppReading(f"not {label}", phrasings, -1.0) if reading.negated else AppReading(label, phrasings, 1.0)
+    return AppReading(reading.kind, [prompt], 1.0)
 
 
 def format_table(task: str, results: dict[str, Any]) -> str:

@@ -83,7 +83,7 @@ def zero_shot_sets(model: Any, rhythm: np.ndarray, labels: np.ndarray, names: di
             scores = rhythm[rows] @ model.class_embeddings(prompts).T  # (N, K)
             entry[kind] = macro_auroc(set_labels, scores, LABEL_SETS[label_set], n_resamples=n_resamples).to_dict()
         entry["plain_names_used"] = names[label_set]
-        entry["plain_names_in_the_app"] = {label: as_the_app_reads(name)[0] for label, name in names[label_set].items()}
+        entry["plain_names_in_the_app"] = {label: as_the_app_reads(name).read_as for label, name in names[label_set].items()}
         results[label_set] = entry
     return results
 

@@ -61,9 +61,10 @@ def run_zeroshot(model: Any, dataset: Any, args: argparse.Namespace) -> dict[str
     results = {"n_records": len(indices), **report.to_dict()}
     if getattr(dataset, "prompts", None):  # names as typed: also as the app reads them, beside the names' own score
         read = {name: as_the_app_reads(prompts[name][0]) for name in dataset.label_names}
-        app_scores = ecg_embeds @ model.class_embeddings([read[name][1] for name in dataset.label_names]).T
+        signs = np.array([read[name].sign for name in dataset.label_names])
+        app_scores = ecg_embeds @ model.class_embeddings([read[name].phrasings for name in dataset.label_names]).T * signs
         in_app = macro_auroc(labels, app_scores, dataset.label_names, n_resamples=args.bootstrap, seed=args.seed)
-        results["as_the_app_reads"] = {"read_as": {name: read[name][0] for name in dataset.label_names},
+        results["as_the_app_reads"] = {"read_as": {name: read[name].read_as for name in dataset.label_names},
                                        **in_app.to_dict()}
     return results
 

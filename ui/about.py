@@ -76,7 +76,8 @@ READING_THE_SCORES = """### Reading the scores
   calibrated on ECGs the model never trained on (PTB-XL fold 9; the simulator's validation split), and
   measured on others (PTB-XL fold 10). A prompt that names one of them, in any phrasing, abbreviation or
   with a small misspelling, is answered with its probability. Of 100 ECGs read "70 % likely", about 70
-  carried the statement in PTB-XL's labels.
+  carried the statement in PTB-XL's labels. A prompt that denies one ("no atrial fibrillation", "without
+  LBBB") is answered with one minus its probability: the model itself does not read "no" or "not".
 - **"higher than N % of reference ECGs"**: for any other text about ECGs there is no calibration, so the
   reading says where this ECG's similarity to the text stands among the reference ECGs named under
   "Library" below (hover for the raw cosine similarity). A high rank says the ECG resembles the text more than most; it is not a

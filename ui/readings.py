@@ -60,9 +60,18 @@ def read_prompts(model: Any, library: Any | None, session: Session, prompts: lis
         if reading.kind == "statement" and table is not None:
             row = table[(table["label_set"] == reading.label_set) & (table["statement"] == reading.statement)]
             if len(row):
-                readings.append(Reading(prompt, KIND_STATEMENT, 100 * float(row["probability"].iloc[0]),
-                                        float(row["cosine"].iloc[0]), f"{reading.label_set} {reading.statement}"))
+                probability, cosine = float(row["probability"].iloc[0]), float(row["cosine"].iloc[0])
+                if reading.negated:  # the statement's absence: its complement (no cosine: the statement's is not this prompt's)
+                    readings.append(Reading(prompt, KIND_STATEMENT, 100 * (1.0 - probability), None,
+                                            f"not {reading.label_set} {reading.statement}", negated=True))
+                else:
+                    readings.append(Reading(prompt, KIND_STATEMENT, 100 * probability, cosine,
+                                            f"{reading.label_set} {reading.statement}"))
                 continue
+        if reading.negated:  # no calibration for it: the text tower would rank ECGs as for the finding itself
+            readings.append(Reading(prompt, KIND_NONSENSE, None, None, "the model does not read 'no' or 'not': "
+                                    "score the finding itself; a low reading is its absence"))
+            continue
         text = model.class_embeddings([prompt])[0]  # (E,)
         cosine = float(rhythm @ text)
         if reference is None:
@@ -81,7 +90,8 @@ def score_prompts(session: Session | None, custom_text: str, preset: str, model:
 
     session, model = require_session(session), _require_model(model)
     readings = ranked(read_prompts(model, library, session, gather_prompts(custom_text, preset, presets), embedded))
-    chooser = gr.update(choices=[r.prompt for r in readings if r.kind != KIND_NONSENSE], value=None)
+    # a denied finding has no heartbeats of its own to show
+    chooser = gr.update(choices=[r.prompt for r in readings if r.kind != KIND_NONSENSE and not r.negated], value=None)
     shown = tuple((r.prompt, r.text) for r in readings)
     return ScoresShown(session.shown_id, shown), scores_figure(readings), [r.row() for r in readings], chooser
 

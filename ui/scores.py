@@ -34,6 +34,7 @@ class Reading:
     percent: float | None  # 0-100: calibrated probability, or percentile among reference ECGs
     cosine: float | None
     note: str = ""  # for KIND_STATEMENT the statement it was matched to; for KIND_NONSENSE the reason
+    negated: bool = False  # the prompt denies the statement: percent is one minus its probability
 
     @property
     def text(self) -> str:
