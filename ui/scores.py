@@ -71,7 +71,8 @@ def scores_figure(readings: list[Reading]) -> go.Figure:
     colours = ["#1f5fbf" if r.kind == KIND_STATEMENT else "#7a8ea8" for r in readings]
     fig = go.Figure(go.Bar(
         x=[r.percent or 0.0 for r in readings], y=[r.prompt for r in readings], orientation="h",
-        text=[r.text for r in readings], textposition="outside", cliponaxis=False, textfont=dict(size=11),
+        text=[r.text for r in readings], textposition="auto", constraintext="none", cliponaxis=False,
+        textfont=dict(size=11), insidetextanchor="end",  # inside a long bar, after a short one: never cut off
         marker=dict(color=colours), customdata=[["" if r.cosine is None else f"{r.cosine:.4f}", r.kind] for r in readings],
         hovertemplate="%{y}<br>%{customdata[1]}<br>cosine similarity %{customdata[0]}<extra></extra>", name="readings",
     ))
