@@ -80,6 +80,17 @@ def _prompts(args: argparse.Namespace) -> list:
     return prompts
 
 
+def _warn_denied(prompts: list) -> None:
+    """A warning for each prompt that denies a shipped statement ("no atrial fibrillation")."""
+    from melp.prompt_reading import read_prompt
+
+    for prompt in prompts:
+        if isinstance(prompt, str) and read_prompt(prompt).negated:
+            logger.warning("%r denies a finding, but zero-shot scores do not read 'no' or 'not': they rank ECGs as "
+                           "for the finding itself. Score the finding and read a low score as its absence (the app "
+                           "answers a denied statement with one minus its calibrated probability)", prompt)
+
+
 def _rows(args: argparse.Namespace, model, readable: list[tuple[int, str, object]]) -> list[dict]:
     """One result row per readable file, in the same order."""
     records = [record for _, _, record in readable]
@@ -133,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
         logger.error("--out %s: explain writes arrays; use a .json file", args.out)
         return EXIT_USAGE
     if args.command == "zeroshot":
-        _prompts(args)  # usage errors before the model loads
+        _warn_denied(_prompts(args))  # usage errors before the model loads
     import melp
 
     try:

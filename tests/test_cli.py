@@ -82,6 +82,14 @@ def test_zeroshot_prompts_file_takes_lists_of_phrasings(workspace, capsys):
     np.testing.assert_allclose([row["atrial fibrillation | af"], row["sinus rhythm"]], expected[0], rtol=1e-5)
 
 
+def test_zeroshot_warns_that_a_denied_finding_scores_as_the_finding(workspace, capsys, caplog):
+    code, _ = run_main(capsys, "zeroshot", workspace["files"][0], "--prompts", "no atrial fibrillation", "sinus rhythm",
+                       "--model", str(workspace["folder"] / "model"))
+    assert code == 0
+    warned = [record.getMessage() for record in caplog.records if record.levelname == "WARNING"]
+    assert len(warned) == 1 and "'no atrial fibrillation' denies a finding" in warned[0]
+
+
 def test_report_and_explain_write_json_to_stdout(workspace, capsys):
     model_folder = str(workspace["folder"] / "model")
     code, stdout = run_main(capsys, "report", workspace["files"][0], "--model", model_folder, "--max-new-tokens", "6")
