@@ -124,8 +124,8 @@ class InferenceMixin:
         from melp.precision import autocast
 
         was_training = self.training
-        # the mode is set only where some module is training: setting it walks every module twice (about
-        # 3 ms a call, 45 ms of the app's 250 ms per upload, which asks the model 18 times, all in eval mode)
+        # the mode is set only where some module is training: setting it walks every module twice per call,
+        # and an upload asks the model 18 times, all in eval mode (the app's handlers 0.26 -> 0.23-0.25 s)
         switch = was_training or any(module.training for module in self.modules())
         if switch:
             self.eval()

@@ -74,7 +74,9 @@ def _phrasings() -> dict[str, tuple[str, str]]:
     for label_set in CALIBRATED_SETS:
         for statement, phrasings in prompt_set(label_set).items():
             for phrasing in phrasings:
-                meant = REAL_EQUIVALENTS.get(statement, (label_set, statement)) if label_set == "synth" else (label_set, statement)
+                meant = (label_set, statement)
+                if label_set == "synth":
+                    meant = REAL_EQUIVALENTS.get(statement, meant)
                 table.setdefault(_normal(phrasing), meant)
     return table
 

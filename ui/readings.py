@@ -61,7 +61,7 @@ def read_prompts(model: Any, library: Any | None, session: Session, prompts: lis
             row = table[(table["label_set"] == reading.label_set) & (table["statement"] == reading.statement)]
             if len(row):
                 probability, cosine = float(row["probability"].iloc[0]), float(row["cosine"].iloc[0])
-                if reading.negated:  # the statement's absence: its complement (no cosine: the statement's is not this prompt's)
+                if reading.negated:  # its absence: the complement (the statement's cosine is not this prompt's)
                     readings.append(Reading(prompt, KIND_STATEMENT, 100 * (1.0 - probability), None,
                                             f"not {reading.label_set} {reading.statement}", negated=True))
                 else:
