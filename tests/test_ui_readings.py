@@ -205,3 +205,17 @@ def test_a_finding_ptbxl_also_calibrates_is_read_as_the_ptbxl_statement(prompt, 
     """Calibrated on real ECGs; the simulator's calibration gave real records with PVCs 1 % on average. A
     simulator statement without a PTB-XL equivalent keeps its own."""
     assert match_statement(prompt) == meant
+
+
+@pytest.mark.parametrize("prompt, meant", [("AFL", "AFLT"), ("IRBBB", "IRBBB"), ("SR", "SR"), ("NSR", "SR"), ("WPW", "WPW"),
+                                           ("IMI", "IMI"), ("TWI", "INVT"), ("CHB", "complete_av_block"),
+                                           ("1AVB", "first_degree_av_block"), ("bigeminy", "BIGU"), ("LAE", "LAO/LAE")])
+def test_the_abbreviations_of_ecg_reports_reach_their_statement(prompt, meant):
+    """Typed as reports abbreviate them; "AFL", "CHB" and "1AVB" had no score at all ("not about ECGs")."""
+    assert match_statement(prompt)[1] == meant
+
+
+@pytest.mark.parametrize("prompt", ["AMI", "LAD", "VT", "ST"])
+def test_ambiguous_abbreviations_are_not_read_as_a_statement(prompt):
+    """AMI is anterior MI in PTB-XL's codes but acute MI to most clinicians; LAD is also the artery."""
+    assert match_statement(prompt) is None
