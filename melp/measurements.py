@@ -190,6 +190,16 @@ class MeasuredBeats(NamedTuple):
         return float(np.median(known))
 
 
+def fridericia_qtc(qt: float, rr_s: float) -> float:
+    """Fridericia's QTc of a QT (any unit) at an RR of ``rr_s`` seconds."""
+    return qt / rr_s ** (1 / 3)
+
+
+def fridericia_qt(qtc: float, rr_s: float) -> float:
+    """The QT whose Fridericia QTc is ``qtc`` at an RR of ``rr_s`` seconds (the inverse of fridericia_qtc)."""
+    return qtc * rr_s ** (1 / 3)
+
+
 def _measured_beats(record: EcgRecord, info: BeatInfo, rows: list[int], signal: np.ndarray) -> MeasuredBeats | None:
     """The whole beats of the dominant shape and how they were chosen, or None without whole beats. Beats of
     records sampled below COARSE_FS are upsampled to about DELINEATION_FS (every boundary found on them, the
@@ -261,8 +271,8 @@ def _delineate(measured: MeasuredBeats, rows: list[int], rr_s: float | None
     if ectopic_after_s is not None:
         limit = min(limit, r_index + int(ectopic_after_s * fs))
     next_p = p_wave[0] + int(rr_s * fs) if p_found and rr_s else None
-    shortest_end = onset + int(SHORTEST_QTC_S * rr_s ** (1 / 3) * fs) if rr_s else None
-    st_shift_end = onset + int(delineation.ST_SHIFT_QTC_S * rr_s ** (1 / 3) * fs) if rr_s else None
+    shortest_end, st_shift_end = (onset + int(fridericia_qt(qtc_s, rr_s) * fs) if rr_s else None
+                                  for qtc_s in (SHORTEST_QTC_S, delineation.ST_SHIFT_QTC_S))
     t_baseline = baseline
     if p_found and (onset - p_wave[0]) / fs < SHORT_PR_S:
         t_baseline = delineation.flattest_window(beat[rows], p_wave[0] - int(0.06 * fs), onset - int(0.01 * fs), fs)
@@ -317,10 +327,11 @@ def measure(record: EcgRecord) -> Measurements:
     qt = values["qt_ms"]
     rr_before = measured.rr_before_s if measured is not None else None
     rr_s = rr_before if rr_before else (rr_ms / MS if rr_ms else None)
-    if qt is not None and rr_s and qt / MS / rr_s ** (1 / 3) < SHORTEST_PLAUSIBLE_QTC_S:
+    qtc_f = fridericia_qtc(qt, rr_s) if qt is not None and rr_s else None
+    if qtc_f is not None and qtc_f / MS < SHORTEST_PLAUSIBLE_QTC_S:
         # no heart repolarises that fast: the T end found is a flutter wave's, or the QRS was found around a
         # pacing spike at 100 Hz (simulated paced records there: QT 150-220 ms short); not shown as a QT
-        qt = values["qt_ms"] = values["t_axis"] = None
+        qt = qtc_f = values["qt_ms"] = values["t_axis"] = None
         methods["qt_ms"] = methods["t_axis"] = (
             f"not measurable: the T wave's end found lies implausibly early (QTc under "
             f"{SHORTEST_PLAUSIBLE_QTC_S * MS:.0f} ms; flutter waves, or a pacing spike taken for the QRS?)")
@@ -340,7 +351,7 @@ def measure(record: EcgRecord) -> Measurements:
     return Measurements(
         heart_rate=heart_rate, atrial_rate=atrial, rr_ms=rr_ms, pr_ms=values["pr_ms"], qrs_ms=values["qrs_ms"],
         qt_ms=qt, qtc_bazett_ms=qt / np.sqrt(rr_s) if qt and rr_s else None,
-        qtc_fridericia_ms=qt / rr_s ** (1 / 3) if qt and rr_s else None,
+        qtc_fridericia_ms=qtc_f,
         p_axis=values["p_axis"], qrs_axis=values["qrs_axis"], t_axis=values["t_axis"], lead=info.lead,
         n_beats=info.n_beats, methods=methods, qtc_rr_ms=rr_s * MS if qt and rr_s else None, pr_range_ms=pr_range,
     )
