@@ -106,6 +106,20 @@ def test_linear_probe_separates_separable_features():
     assert result["macro_auroc"] > 0.9
 
 
+def test_linear_probe_chooses_its_penalty_on_validation_only():
+    """The L2 strength comes from the grid by validation AUROC: the test labels never change the choice."""
+    rng = np.random.default_rng(0)
+    labels = {split: (rng.random((n, 2)) < 0.5).astype(np.float32) for split, n in
+              (("train", 400), ("val", 200), ("test", 200))}
+    features = {split: np.concatenate([2 * y + rng.normal(0, 1.0, y.shape), rng.standard_normal((len(y), 50))], axis=1)
+                for split, y in labels.items()}
+    result = probe.probe_from_features(features, labels, ("a", "b"), fraction=1.0, seed=0)
+    shuffled = probe.probe_from_features(features, {**labels, "test": labels["test"][::-1]}, ("a", "b"), 1.0, 0)
+    assert result["C"] in probe.PROBE_C_GRID
+    assert (shuffled["C"], shuffled["val_macro_auroc"]) == (result["C"], result["val_macro_auroc"])
+    assert result["macro_auroc"] > 0.8 and abs(shuffled["macro_auroc"] - 0.5) < 0.15
+
+
 @pytest.fixture
 def ptbxl_and_model(tmp_path):
     records = [{"ecg_id": i + 1, "patient_id": i, "report": "sinus rhythm", "strat_fold": 9 if i % 5 == 3 else 10 if i % 5 == 4 else 1,

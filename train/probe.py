@@ -3,10 +3,11 @@
     python -m train.probe --dataset ptbxl-super --root PATH --fraction 0.01 [--model PATH] [--out r.json]
     python -m train.probe --dataset ptbxl-super --root PATH --fraction 0.01 --finetune [--field=value ...]
 
-Probe (paper §3.4): ``model.features`` (averaged pre-projection beat embeddings) of every record, a
-linear layer trained with BCE on a ``fraction`` of the training split (fixed sampling seed), early
-stopping on validation macro AUROC, test macro AUROC reported. ``--finetune`` trains the ECG tower and
-a linear head through the shared loop (``train/configs/finetune.yaml`` + overrides).
+Probe (paper §3.4): ``model.features`` (averaged pre-projection beat embeddings) of every record, one
+L2-regularised logistic regression per class (scikit-learn) on a ``fraction`` of the training split
+(fixed sampling seed), its regularisation strength chosen on the validation split's macro AUROC, test
+macro AUROC reported. ``--finetune`` trains the ECG tower and a linear head through the shared loop
+(``train/configs/finetune.yaml`` + overrides).
 """
 from __future__ import annotations
 
@@ -15,12 +16,15 @@ import json
 import logging
 import math
 import sys
+import warnings
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
-from torch import nn
+from sklearn.linear_model import LogisticRegression
+from sklearn.multiclass import OneVsRestClassifier
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import StandardScaler
 
 import melp
 from melp.datasets.registry import open_dataset
@@ -32,57 +36,45 @@ from train.finetune import run_finetune
 
 log = logging.getLogger(__name__)
 
-PROBE_EPOCHS = 300          # full-batch epochs at most; early stopping usually ends far sooner
-PROBE_PATIENCE = 20         # epochs without a better validation AUROC
-PROBE_LR = 1e-2            # full-batch AdamW on standardised features
-PROBE_WEIGHT_DECAY = 1e-4
+# Inverse L2 strengths tried, chosen on the validation split (PTB-XL fold 9). A fixed grid chosen on
+# validation is the usual linear-probe protocol (CLIP's); the hand-written full-batch AdamW probe it
+# replaces (one strength, early stopping) scored 0.005 / 0.007 / 0.013 lower at 1 / 10 / 100 % of folds
+# 1-8, measured on PTB-XL super with strengths chosen on one half of fold 9 and scored on the other.
+PROBE_C_GRID = (0.001, 0.01, 0.1, 1.0, 10.0)
+PROBE_MAX_ITER = 5000  # lbfgs iterations; the largest C needs about 900 on 17,000 records
 FINETUNE_CONFIG = Path(__file__).resolve().parent / "configs" / "finetune.yaml"
 
 
-def _standardise(features: dict[str, np.ndarray], train_key: str) -> dict[str, torch.Tensor]:
-    """Zero mean, unit variance with the training statistics; (N, D) float32 tensors."""
-    mean = features[train_key].mean(axis=0)
-    std = features[train_key].std(axis=0) + np.finfo(np.float32).eps
-    return {split: torch.from_numpy(((x - mean) / std).astype(np.float32)) for split, x in features.items()}
-
-
-def train_linear_probe(train_x: torch.Tensor, train_y: torch.Tensor, val_x: torch.Tensor,
-                       val_y: np.ndarray, seed: int) -> tuple[nn.Linear, float]:
-    """Full-batch AdamW on BCE; returns the layer with the best validation macro AUROC and that AUROC."""
-    torch.manual_seed(seed)
-    layer = nn.Linear(train_x.shape[1], train_y.shape[1])
-    optimizer = torch.optim.AdamW(layer.parameters(), lr=PROBE_LR, weight_decay=PROBE_WEIGHT_DECAY)
-    best_auroc, best_state, waited = -math.inf, None, 0
-    for _ in range(PROBE_EPOCHS):
-        optimizer.zero_grad(set_to_none=True)
-        nn.functional.binary_cross_entropy_with_logits(layer(train_x), train_y).backward()
-        optimizer.step()
-        with torch.no_grad():
-            auroc = macro_auroc(val_y, layer(val_x).numpy()).macro
-        if auroc > best_auroc:
-            best_auroc, best_state, waited = auroc, {k: v.clone() for k, v in layer.state_dict().items()}, 0
-        else:
-            waited += 1
-            if waited >= PROBE_PATIENCE:
-                break
-    if best_state is not None:
-        layer.load_state_dict(best_state)
-    return layer, best_auroc
+def fit_linear_probe(train_x: np.ndarray, train_y: np.ndarray, val_x: np.ndarray,
+                     val_y: np.ndarray) -> tuple[Pipeline, float, float]:
+    """Standardised features, one logistic regression per class, for each C of ``PROBE_C_GRID``; returns
+    the pipeline with the best validation macro AUROC, that AUROC and its C."""
+    best: tuple[float, Pipeline | None, float] = (-math.inf, None, math.nan)
+    with warnings.catch_warnings():
+        # a class absent from a 1 % sample gets a constant score (scikit-learn says so once per class)
+        warnings.filterwarnings("ignore", message="Label .* is present in all training examples")
+        for c in PROBE_C_GRID:
+            pipeline = make_pipeline(StandardScaler(), OneVsRestClassifier(
+                LogisticRegression(C=c, max_iter=PROBE_MAX_ITER)))
+            pipeline.fit(train_x, train_y)
+            auroc = macro_auroc(val_y, pipeline.decision_function(val_x)).macro
+            if auroc > best[0]:
+                best = (auroc, pipeline, c)
+    auroc, pipeline, c = best
+    assert pipeline is not None  # the grid is not empty
+    return pipeline, auroc, c
 
 
 def probe_from_features(features: dict[str, np.ndarray], labels: dict[str, np.ndarray],
                         label_names: tuple[str, ...], fraction: float, seed: int = 0) -> dict[str, Any]:
     """Linear probe on precomputed (N, D) features of the train/val/test splits; test macro AUROC."""
     chosen = sample_fraction(len(features["train"]), fraction, seed)
-    scaled = _standardise({"train": features["train"][chosen], "val": features["val"],
-                           "test": features["test"]}, "train")
-    train_y = torch.from_numpy(labels["train"][chosen].astype(np.float32))  # (n, K)
-    layer, val_auroc = train_linear_probe(scaled["train"], train_y, scaled["val"], labels["val"], seed)
-    with torch.no_grad():
-        test_scores = layer(scaled["test"]).numpy()  # (N_test, K)
+    train_y = labels["train"][chosen].astype(int)  # (n, K)
+    pipeline, val_auroc, c = fit_linear_probe(features["train"][chosen], train_y, features["val"], labels["val"])
+    test_scores = pipeline.decision_function(features["test"])  # (N_test, K)
     report = macro_auroc(labels["test"], test_scores, label_names)
     return {"fraction": fraction, "seed": seed, "n_train": int(len(chosen)), "val_macro_auroc": val_auroc,
-            **report.to_dict()}
+            "C": c, **report.to_dict()}
 
 
 def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, list[str]]:
