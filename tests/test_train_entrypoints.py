@@ -120,6 +120,14 @@ def test_linear_probe_chooses_its_penalty_on_validation_only():
     assert result["macro_auroc"] > 0.8 and abs(shuffled["macro_auroc"] - 0.5) < 0.15
 
 
+def test_linear_probe_without_a_usable_validation_split_keeps_the_first_strength():
+    rng = np.random.default_rng(0)
+    features = {split: rng.standard_normal((n, 4)) for split, n in (("train", 50), ("val", 10), ("test", 20))}
+    labels = {"train": (rng.random((50, 2)) < 0.5).astype(float), "val": np.zeros((10, 2)),
+              "test": (rng.random((20, 2)) < 0.5).astype(float)}  # fold 9 without a positive: AUROC undefined
+    assert probe.probe_from_features(features, labels, ("a", "b"), 1.0)["C"] == probe.PROBE_C_GRID[0]
+
+
 @pytest.fixture
 def ptbxl_and_model(tmp_path):
     records = [{"ecg_id": i + 1, "patient_id": i, "report": "sinus rhythm", "strat_fold": 9 if i % 5 == 3 else 10 if i % 5 == 4 else 1,

@@ -58,7 +58,7 @@ def fit_linear_probe(train_x: np.ndarray, train_y: np.ndarray, val_x: np.ndarray
                 LogisticRegression(C=c, max_iter=PROBE_MAX_ITER)))
             pipeline.fit(train_x, train_y)
             auroc = macro_auroc(val_y, pipeline.decision_function(val_x)).macro
-            if auroc > best[0]:
+            if best[1] is None or auroc > best[0]:  # a NaN AUROC (no class with both labels) keeps the first
                 best = (auroc, pipeline, c)
     auroc, pipeline, c = best
     assert pipeline is not None  # the grid is not empty
