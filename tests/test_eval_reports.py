@@ -63,3 +63,6 @@ def test_ptbxl_suite_reports_every_measure_on_fold_10(tmp_path):
     assert saved["zeroshot"]["super"]["plain_names_in_the_app"]["CD"] == "ptbxl-super:CD"
     assert set(saved["reports"]) >= {"bleu4", "meteor", "rouge_l", "statement_f1_micro", "infarction_claimed_without_mi"}
     assert 0.0 <= saved["retrieval"]["ecg_to_text"]["recall@1"] <= 1.0
+    # hubness-corrected against the training folds' ECGs (melp.hubness), beside the paper's plain cosine
+    assert 0.0 <= saved["retrieval"]["ecg_to_text_hubness_corrected"]["recall@1"] <= 1.0
+    assert saved["retrieval"]["hubness_bank"].startswith("folds 1-8")

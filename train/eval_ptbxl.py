@@ -6,9 +6,11 @@
   splits), with the shipped prompt sets (``melp/prompts/ptbxl-<set>.json``) and with plain names as a
   user types them (PTB-XL's own English descriptions; five names for the superclasses);
 - linear probe at 1 %, 10 % and 100 % of folds 1-8, the probe chosen on fold 9 (``train.probe``);
-- ECG -> text retrieval recall@1/5/10 over fold 10's texts, identical texts counting as hits;
+- ECG -> text retrieval recall@1/5/10 over fold 10's texts, identical texts counting as hits: by plain
+  cosine (the paper's) and hubness-corrected against folds 1-8's ECGs (``melp.hubness``);
 - report generation against the statement text (``train.eval_reports``).
-Folds 1-8 and 9 are read only for the probe's training and selection; every figure is on fold 10.
+Folds 1-8 and 9 are read only for the probe's training and selection and as the hubness bank; every figure is
+on fold 10.
 """
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ from tqdm.auto import tqdm
 
 from melp.datasets.ptbxl import LABEL_SETS, PtbxlReportsDataset
 from melp.datasets.ptbxl_text import SUBCLASS_TEXT
+from melp.hubness import BANK_NEIGHBOURS, corrected_similarity, text_hubness
 from melp.metrics import macro_auroc, retrieval_recall
 from train import probe
 from train.eval_common import READ_CHUNK, as_the_app_reads
@@ -113,8 +116,14 @@ def run_ptbxl(model: Any, root: str, probe_sets: tuple[str, ...], n_resamples: i
     references = [test.report(i) for i in range(len(test))]
     text_embeds = np.concatenate([model.encode_text(references[s:s + READ_CHUNK]) for s in range(0, len(references), READ_CHUNK)])
     _, groups = np.unique(np.asarray(references), return_inverse=True)  # identical texts count as hits
+    splits = {"train": PtbxlReportsDataset(root, "train", preprocess)}
+    encoded["train"] = encode_all(model, splits["train"])  # the hubness bank (and the probes' training features)
+    hubness = text_hubness(text_embeds, encoded["train"]["rhythm"])
     results["retrieval"] = {"n_distinct_texts": int(groups.max() + 1),
-                            "ecg_to_text": retrieval_recall(encoded["test"]["rhythm"] @ text_embeds.T, groups=groups)}
+                            "ecg_to_text": retrieval_recall(encoded["test"]["rhythm"] @ text_embeds.T, groups=groups),
+                            "ecg_to_text_hubness_corrected": retrieval_recall(
+                                corrected_similarity(encoded["test"]["rhythm"], text_embeds, hubness), groups=groups),
+                            "hubness_bank": f"folds 1-8, {len(splits['train'])} ECGs, {BANK_NEIGHBOURS} neighbour"}
     generated = encoded["test"]["generated"]
     matcher = StatementMatcher({code: phrase for code, (_, phrase) in test.phrases.items()})
     has_mi = test_labels[:, test.label_names.index("super:MI")] > 0
@@ -123,9 +132,9 @@ def run_ptbxl(model: Any, root: str, probe_sets: tuple[str, ...], n_resamples: i
                           "examples": [{"record_id": test.record_id(i), "reference": references[i], "generated": generated[i]}
                                        for i in range(0, len(test), max(1, len(test) // 10))][:10]}
     if probe_sets:
-        splits = {"train": PtbxlReportsDataset(root, "train", preprocess), "val": PtbxlReportsDataset(root, "val", preprocess)}
-        features = {split: encode_all(model, data)["features"] for split, data in splits.items()}
-        features["test"] = encoded["test"]["features"]
+        splits["val"] = PtbxlReportsDataset(root, "val", preprocess)
+        encoded["val"] = encode_all(model, splits["val"])
+        features = {split: encoded[split]["features"] for split in ("train", "val", "test")}
         labels = {split: data.label_matrix() for split, data in splits.items()} | {"test": test_labels}
         results["probe"] = probes(features, labels, test.label_names, probe_sets, seed)
     results["headline"] = headline(results)
@@ -144,6 +153,8 @@ def headline(results: dict[str, Any]) -> dict[str, float]:
         lines[f"probe {label_set} 1/10/100 %"] = " / ".join(f"{v['macro_auroc']:.3f}" for v in by_fraction.values())
     recall = results["retrieval"]["ecg_to_text"]
     lines["ECG->text R@1/5/10"] = " / ".join(f"{value:.3f}" for value in recall.values())
+    corrected = results["retrieval"]["ecg_to_text_hubness_corrected"]
+    lines["ECG->text R@1/5/10, hubness corrected"] = " / ".join(f"{value:.3f}" for value in corrected.values())
     reports = results["reports"]
     for key in ("statement_f1_micro", "rouge_l", "bleu4", "meteor", "infarction_claimed_without_mi"):
         lines[key] = float(reports[key])
