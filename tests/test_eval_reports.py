@@ -66,3 +66,23 @@ def test_ptbxl_suite_reports_every_measure_on_fold_10(tmp_path):
     # hubness-corrected against the training folds' ECGs (melp.hubness), beside the paper's plain cosine
     assert 0.0 <= saved["retrieval"]["ecg_to_text_hubness_corrected"]["recall@1"] <= 1.0
     assert saved["retrieval"]["hubness_bank"].startswith("folds 1-8")
+
+
+def test_ptbxl_probes_report_the_spread_over_label_samples_below_100_percent():
+    from melp.datasets.ptbxl import LABEL_SETS
+    from train import eval_ptbxl
+
+    rng = np.random.default_rng(0)
+    names = tuple(f"super:{label}" for label in LABEL_SETS["super"])
+    labels = {split: (rng.random((n, len(names))) < 0.3).astype(np.float32) for split, n in
+              (("train", 1000), ("val", 200), ("test", 200))}
+    features = {split: np.concatenate([2 * y, rng.standard_normal((len(y), 8))], axis=1) + rng.normal(0, 1, (len(y), 13))
+                for split, y in labels.items()}
+    result = eval_ptbxl.probes(features, labels, names, ("super",), seed=0)["super"]
+    for fraction in ("0.01", "0.1"):
+        spread = result[fraction]["sample_seeds"]
+        assert spread["seeds"] == list(range(eval_ptbxl.SAMPLE_SEEDS))
+        assert spread["macro_auroc"][0] == result[fraction]["macro_auroc"]  # the first sample is the headline's
+        assert len(set(spread["macro_auroc"])) > 1 and spread["sd"] > 0  # other samples, other figures
+    assert "sample_seeds" not in result["1"]  # 100 % has one sample
+    assert result["1"]["macro_auroc"] > 0.8
