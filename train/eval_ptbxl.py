@@ -105,13 +105,12 @@ def probes(features: dict[str, np.ndarray], labels: dict[str, np.ndarray], label
         set_labels = {split: labels[split][rows[split]][:, columns] for split in labels}
         by_fraction = {}
         for fraction in PROBE_FRACTIONS:
-            entry = probe.probe_from_features(set_features, set_labels, LABEL_SETS[label_set], fraction, seed)
-            if fraction < 1.0:
-                others = [probe.probe_from_features(set_features, set_labels, LABEL_SETS[label_set], fraction,
-                                                    seed + offset)["macro_auroc"] for offset in range(1, SAMPLE_SEEDS)]
-                values = np.array([entry["macro_auroc"], *others])
-                entry["sample_seeds"] = {"seeds": [seed + offset for offset in range(SAMPLE_SEEDS)],
-                                         "macro_auroc": values.tolist(), "mean": float(values.mean()),
+            seeds = [seed + offset for offset in range(SAMPLE_SEEDS if fraction < 1.0 else 1)]
+            entry, *others = [probe.probe_from_features(set_features, set_labels, LABEL_SETS[label_set], fraction,
+                                                        sample_seed) for sample_seed in seeds]
+            if others:
+                values = np.array([entry["macro_auroc"], *(other["macro_auroc"] for other in others)])
+                entry["sample_seeds"] = {"seeds": seeds, "macro_auroc": values.tolist(), "mean": float(values.mean()),
                                          "sd": float(values.std(ddof=1))}
             by_fraction[f"{fraction:g}"] = entry
         results[label_set] = by_fraction
