@@ -43,7 +43,7 @@ from typing import NamedTuple
 import numpy as np
 from scipy import signal as sps
 
-from melp import delineation, varying_pr
+from melp import atrial_waves, delineation, varying_pr
 from melp.atrial_rate import atrial_rate
 from melp.delineation import (MIN_BEATS, P_ONSET_SHARE, QRS_ONSET_MAX_MV_S, QRS_ONSET_SHARE, SHORTEST_QTC_S,
                               T_END_SHARE, pr_segment)
@@ -245,27 +245,31 @@ def _measured_beats(record: EcgRecord, info: BeatInfo, rows: list[int], signal: 
                          preceding[dominant], r_times[dominant])
 
 
-def _delineate(measured: MeasuredBeats, rows: list[int], rr_s: float | None
-               ) -> tuple[dict[str, float | None], int, tuple[float, float] | None, bool]:
+def _delineate(measured: MeasuredBeats, rows: list[int], rr_s: float | None, irregular: bool
+               ) -> tuple[dict[str, float | None], int, tuple[float, float] | None, bool, bool]:
     """(intervals and axes, how many beats the P wave was found on (0: none), the PR's range (ms) where it
-    varies from beat to beat (else None), QRS found) from the median of the measured beats."""
+    varies from beat to beat (else None), QRS found, a P wave set aside as fibrillatory waves) from the
+    median of the measured beats; ``irregular``: the rhythm's RRs are (``melp.atrial_waves``)."""
     stacked, r_index, fs, ectopic_after_s = measured.beats, measured.r_index, measured.fs, measured.ectopic_after_s
     values: dict[str, float | None] = dict.fromkeys(("pr_ms", "qrs_ms", "qt_ms", "p_axis", "qrs_axis", "t_axis"))
     beat = np.median(stacked, axis=0)  # (12, W)
     bounds = delineation.qrs_bounds(beat[rows], r_index, fs)
     if bounds is None:
-        return values, 0, None, False
+        return values, 0, None, False, False
     onset, offset = bounds
     values["qrs_ms"] = (offset - onset) / fs * MS
     baseline = pr_segment(onset, fs)
     values["qrs_axis"] = _axis(beat, onset, offset, baseline)
     p_wave = delineation.p_onset(beat[rows], onset, fs, rr_s)
     p_found = p_wave is not None and delineation.p_is_consistent(stacked, beat, rows, p_wave, onset, fs)
+    fibrillatory = p_found and irregular and not delineation.p_is_consistent(
+        stacked, beat, rows, p_wave, onset, fs, atrial_waves.P_CONSISTENCY_IRREGULAR)
+    p_found = p_found and not fibrillatory
     p_beats, pr_range = (len(stacked) if p_found else 0), None
     if p_found:
         values["pr_ms"] = (onset - p_wave[0]) / fs * MS
         values["p_axis"] = _axis(beat, p_wave[0], onset, baseline)
-    else:  # the P wave not at one place before every beat (Wenckebach): each beat's own PR
+    elif not fibrillatory:  # the P wave not at one place before every beat (Wenckebach): each beat's own PR
         p_beats, pr_range = _varying_pr(measured, rows, onset, baseline, rr_s, values)
     limit = r_index + int(NEXT_BEAT_SHARE * rr_s * fs) if rr_s else beat.shape[1] - 1
     if ectopic_after_s is not None:
@@ -281,7 +285,7 @@ def _delineate(measured: MeasuredBeats, rows: list[int], rr_s: float | None
     if t_end is not None:
         values["qt_ms"] = (t_end - onset) / fs * MS
         values["t_axis"] = _axis(beat, offset, t_end, baseline)
-    return values, p_beats, pr_range, True
+    return values, p_beats, pr_range, True, fibrillatory
 
 
 def _varying_pr(measured: MeasuredBeats, rows: list[int], onset: int, baseline: slice, rr_s: float | None,
@@ -313,10 +317,22 @@ def measure(record: EcgRecord) -> Measurements:
     if measured is None:
         methods["intervals"] = f"not measurable: fewer than {MIN_BEATS} whole beats"
     else:
-        values, p_beats, pr_range, qrs_found = _delineate(measured, rows, median_rr_s)
+        irregular = atrial_waves.is_irregular(info.rr)
+        values, p_beats, pr_range, qrs_found, fibrillatory = _delineate(measured, rows, median_rr_s, irregular)
         p_found = p_beats > 0 and pr_range is None  # a P wave at one place before every measured beat
         methods.update(_interval_methods(values, len(measured.beats), measured.left_out, measured.set_aside,
                                          qrs_found))
+        if fibrillatory:
+            methods["pr_ms"] = methods["p_axis"] = (
+                "not measurable: in this irregular rhythm the beats repeat the wave before the QRS only loosely: "
+                "fibrillatory waves or P waves of several shapes (atrial fibrillation, premature atrial beats?)")
+        if p_found and atrial_waves.flutter_like(heart_rate, irregular, values["p_axis"]):
+            methods["pr_ms"] = methods["p_axis"] = (
+                f"not measurable: the wave before each QRS points up (axis {values['p_axis']:.0f} degrees) at a "
+                f"fast regular rate: flutter waves, not a sinus P wave (2:1 atrial flutter, or an atrial or "
+                "junctional tachycardia?)")
+            values["pr_ms"] = values["p_axis"] = None
+            p_found = False
         if pr_range is not None:
             methods["pr_ms"] = (f"median PR of {p_beats} beats, each beat's P wave found by matching the P wave of the "
                                 f"beats after a pause: the PR varies from {pr_range[0]:.0f} to {pr_range[1]:.0f} ms "
