@@ -264,12 +264,12 @@ def _delineate(measured: MeasuredBeats, rows: list[int], rr_s: float | None, irr
     p_found = p_wave is not None and delineation.p_is_consistent(stacked, beat, rows, p_wave, onset, fs)
     fibrillatory = p_found and irregular and not delineation.p_is_consistent(
         stacked, beat, rows, p_wave, onset, fs, atrial_waves.P_CONSISTENCY_IRREGULAR)
-    p_found = p_found and not fibrillatory
+    p_found = p_found and not fibrillatory  # Wenckebach block is irregular too: its beats get their own PRs below
     p_beats, pr_range = (len(stacked) if p_found else 0), None
     if p_found:
         values["pr_ms"] = (onset - p_wave[0]) / fs * MS
         values["p_axis"] = _axis(beat, p_wave[0], onset, baseline)
-    elif not fibrillatory:  # the P wave not at one place before every beat (Wenckebach): each beat's own PR
+    else:  # the P wave not at one place before every beat (Wenckebach): each beat's own PR
         p_beats, pr_range = _varying_pr(measured, rows, onset, baseline, rr_s, values)
     limit = r_index + int(NEXT_BEAT_SHARE * rr_s * fs) if rr_s else beat.shape[1] - 1
     if ectopic_after_s is not None:
@@ -322,7 +322,7 @@ def measure(record: EcgRecord) -> Measurements:
         p_found = p_beats > 0 and pr_range is None  # a P wave at one place before every measured beat
         methods.update(_interval_methods(values, len(measured.beats), measured.left_out, measured.set_aside,
                                          qrs_found))
-        if fibrillatory:
+        if fibrillatory and pr_range is None:
             methods["pr_ms"] = methods["p_axis"] = (
                 "not measurable: in this irregular rhythm the beats repeat the wave before the QRS only loosely: "
                 "fibrillatory waves or P waves of several shapes (atrial fibrillation, premature atrial beats?)")
