@@ -86,3 +86,22 @@ def test_ptbxl_probes_report_the_spread_over_label_samples_below_100_percent():
         assert len(set(spread["macro_auroc"])) > 1 and spread["sd"] > 0  # other samples, other figures
     assert "sample_seeds" not in result["1"]  # 100 % has one sample
     assert result["1"]["macro_auroc"] > 0.8
+
+
+@pytest.mark.slow
+def test_both_probe_commands_take_the_one_probe_path_and_agree(tmp_path):
+    """``python -m train.probe`` and ``python -m train.evaluate probe`` encode the splits and fit the probe
+    through ``train.probe.probe_datasets``: on the same data and model they report the same figures."""
+    from train import probe
+
+    (tmp_path / "ptbxl").mkdir()
+    root = write_ptbxl(tmp_path / "ptbxl", RECORDS, LABEL_SPLITS)
+    model_dir = tiny_model().save_pretrained(tmp_path / "model")
+    common = ["--dataset", "ptbxl-super", "--root", str(root), "--model", str(model_dir)]
+    alone = probe.main([*common, "--out", str(tmp_path / "probe.json")])
+    via_evaluate = evaluate.main(["probe", *common, "--out", str(tmp_path / "evaluate.json")])
+    assert alone["n_train"] == via_evaluate["n_train"] > 0
+    assert alone["C"] == via_evaluate["C"]  # the fixture's three validation records leave the AUROCs undefined (NaN)
+    for key in ("val_macro_auroc", "macro_auroc"):
+        assert alone[key] == pytest.approx(via_evaluate[key], nan_ok=True)
+    assert json.loads((tmp_path / "evaluate.json").read_text())["task"] == "probe"

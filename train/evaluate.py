@@ -84,13 +84,6 @@ def run_retrieval(model: Any, dataset: Any, args: argparse.Namespace) -> dict[st
             "report_to_ecg": retrieval_recall(similarity.T, groups=groups)}
 
 
-def run_probe(model: Any, dataset_by_split: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
-    features = {split: encode_split(model, data, np.arange(len(data)), "features") for split, data in dataset_by_split.items()}
-    labels = {split: data.label_matrix() for split, data in dataset_by_split.items()}
-    return probe.probe_from_features(features, labels, dataset_by_split["test"].label_names,
-                                     fraction=args.fraction, seed=args.seed)
-
-
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m train.evaluate", description=__doc__.split("\n")[0])
     parser.add_argument("task", choices=("zeroshot", "probe", "retrieval", "grounding", "ptbxl"))
@@ -132,7 +125,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         args.dataset, args.split = "simulated", f"seeds {seed}-{seed + args.n - 1}"
     elif args.task == "probe":
         splits = {split: open_dataset(args.dataset, args.root, split, preprocess_config) for split in ("train", "val", "test")}
-        results = run_probe(model, splits, args)
+        results = probe.probe_datasets(model, splits, args.fraction, args.seed)
     else:
         dataset = open_dataset(args.dataset, args.root, args.split, preprocess_config, tuple(args.exclude))
         results = (run_zeroshot if args.task == "zeroshot" else run_retrieval)(model, dataset, args)

@@ -93,14 +93,20 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, list[str]]:
     return parser.parse_known_args(argv)
 
 
+def probe_datasets(model: Any, dataset_by_split: dict[str, Any], fraction: float, seed: int = 0) -> dict[str, Any]:
+    """Frozen features of the train / val / test datasets through the public API
+    (``train.eval_common.encode_split``), then the probe on them; the one path both ``python -m train.probe``
+    and ``python -m train.evaluate probe`` take."""
+    features = {split: encode_split(model, data, np.arange(len(data)), "features") for split, data in dataset_by_split.items()}
+    labels = {split: data.label_matrix() for split, data in dataset_by_split.items()}
+    return probe_from_features(features, labels, tuple(dataset_by_split["test"].label_names), fraction, seed)
+
+
 def run_probe(args: argparse.Namespace) -> dict[str, Any]:
-    """Frozen features through the public API (``train.eval_common.encode_split``), then the probe."""
     model = melp.load(args.model)
     preprocess_config = melp.PreprocessConfig(**model.config.preprocess)
     splits = {split: open_dataset(args.dataset, args.root, split, preprocess_config) for split in ("train", "val", "test")}
-    features = {split: encode_split(model, data, np.arange(len(data)), "features") for split, data in splits.items()}
-    labels = {split: data.label_matrix() for split, data in splits.items()}
-    results = probe_from_features(features, labels, tuple(splits["test"].label_names), args.fraction, args.seed)
+    results = probe_datasets(model, splits, args.fraction, args.seed)
     return {**results, "model": model.provenance.to_dict()}  # which weights made these features
 
 
