@@ -26,7 +26,8 @@ above; beats of records sampled below 250 Hz (PTB-XL's
   upslope, fitted the same way, falls to 5 % of the P height (where it is not one clean slope, a bifid P
   wave, where the magnitude falls below 15 % or, at fast rates, the trough between the T and P waves).
   Where that P wave is not at one place before every beat (Wenckebach block), the PR is the median of the
-  beats' own PRs (``melp.varying_pr``), with its range in the method;
+  beats' own PRs (``melp.varying_pr``), with its range in the method. Fibrillatory and 2:1 flutter waves
+  taken for a P wave give no PR (``melp.atrial_waves``);
 - QTc (Bazett and Fridericia) is corrected with the median RR before the beats the QT was measured on.
 Axes are the frontal-plane angles of the net areas of leads I and aVF over P, QRS and T, each lead's
 PR-segment level taken as zero.
