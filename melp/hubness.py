@@ -24,7 +24,7 @@ The other direction, ECGs ranked for a text (the app's text -> ECG search, and z
 ranks every ECG by its similarity to a class's text), is left plain too: each ECG's cosine minus its mean
 cosine to its 1-50 closest texts of folds 1-8 (1,768 distinct reports) lowered fold 9's zero-shot macro
 AUROC in every label set (shipped prompts, 1 neighbour: super 0.868 -> 0.748, sub 0.864 -> 0.776, form
-0.740 -> 0.731, rhythm 0.960 -> 0.923). An ECG close to every text is mostly one that does carry findings.
+0.740 -> 0.731, rhythm 0.960 -> 0.923).
 """
 from __future__ import annotations
 
