@@ -28,6 +28,8 @@ IRREGULAR_RR_SHARE = 0.1  # median change between successive RRs over the median
 P_CONSISTENCY_IRREGULAR = 0.8  # in an irregular rhythm the beats' P windows correlate this well with the median's
 FLUTTER_MIN_BPM = 120.0  # 2:1 flutter conducts 240-350 atrial waves a minute: a ventricular rate of 120-175
 SUPERIOR_AXIS = (-170.0, -45.0)  # degrees: an atrial wave pointing up (negative in the inferior leads)
+FIBRILLATORY = ("not measurable: in this irregular rhythm the beats repeat the wave before the QRS only loosely: "
+                "fibrillatory waves or P waves of several shapes (atrial fibrillation, premature atrial beats?)")
 
 
 def rr_irregularity(rr_s: np.ndarray) -> float:
@@ -48,3 +50,9 @@ def flutter_like(heart_rate: float | None, irregular: bool, p_axis: float | None
     """True when a fast regular rhythm's atrial wave points up: flutter waves (2:1), not a sinus P wave."""
     return (heart_rate is not None and heart_rate >= FLUTTER_MIN_BPM and not irregular and p_axis is not None
             and SUPERIOR_AXIS[0] <= p_axis <= SUPERIOR_AXIS[1])
+
+
+def flutter_method(p_axis: float) -> str:
+    """What the measurement table says where ``flutter_like`` withheld the PR."""
+    return (f"not measurable: the wave before each QRS points up (axis {p_axis:.0f} degrees) at a fast regular "
+            "rate: flutter waves, not a sinus P wave (2:1 atrial flutter, or an atrial or junctional tachycardia?)")

@@ -326,19 +326,25 @@ def p_onset(beat: np.ndarray, qrs_onset: int, fs: float, rr_s: float | None) -> 
     return (bound if fitted is None else max(peak - fitted, floor)), peak
 
 
-def p_is_consistent(stacked: np.ndarray, median: np.ndarray, rows: list[int], p_wave: tuple[int, int],
-                     qrs_onset: int, fs: float, threshold: float = P_CONSISTENCY) -> bool:
-    """True when the beats share the median beat's P wave: each beat's P window (all independent leads)
-    correlates with the median's, at the median over the beats at least ``threshold``. Fibrillatory and
-    flutter waves are not locked to the QRS, so a bump in the median beat that no single beat repeats is
-    not a P wave; nor is one closer than MIN_PR_S to the QRS (a pacing spike or the QRS's own onset)."""
+def p_consistency(stacked: np.ndarray, median: np.ndarray, rows: list[int], p_wave: tuple[int, int],
+                  qrs_onset: int, fs: float) -> float:
+    """How closely the beats share the median beat's P wave: the median over the beats of each beat's P window
+    (all independent leads) correlated with the median's; -inf for a wave closer than MIN_PR_S to the QRS
+    (a pacing spike or the QRS's own onset)."""
     onset, _ = p_wave
     if (qrs_onset - onset) / fs < MIN_PR_S:
-        return False
+        return -np.inf
     window = slice(onset, qrs_onset)
     template = median[rows, window]
-    correlations = [lead_correlation(beat, template) for beat in stacked[:, rows, window]]
-    return float(np.median(correlations)) >= threshold
+    return float(np.median([lead_correlation(beat, template) for beat in stacked[:, rows, window]]))
+
+
+def p_is_consistent(stacked: np.ndarray, median: np.ndarray, rows: list[int], p_wave: tuple[int, int],
+                    qrs_onset: int, fs: float) -> bool:
+    """True when the beats share the median beat's P wave (``p_consistency`` at least P_CONSISTENCY).
+    Fibrillatory and flutter waves are not locked to the QRS, so a bump in the median beat that no single
+    beat repeats is not a P wave."""
+    return p_consistency(stacked, median, rows, p_wave, qrs_onset, fs) >= P_CONSISTENCY
 
 
 def sliding_correlation(window: np.ndarray, template: np.ndarray, step: int = 1) -> np.ndarray:

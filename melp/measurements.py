@@ -246,26 +246,30 @@ def _measured_beats(record: EcgRecord, info: BeatInfo, rows: list[int], signal: 
                          preceding[dominant], r_times[dominant])
 
 
-def _delineate(measured: MeasuredBeats, rows: list[int], rr_s: float | None, irregular: bool
-               ) -> tuple[dict[str, float | None], int, tuple[float, float] | None, bool, bool]:
+def _delineate(measured: MeasuredBeats, rows: list[int], rr_s: float | None, irregular: bool,
+               heart_rate: float | None) -> tuple[dict[str, float | None], int, tuple[float, float] | None, bool,
+                                                 str | None]:
     """(intervals and axes, how many beats the P wave was found on (0: none), the PR's range (ms) where it
-    varies from beat to beat (else None), QRS found, a P wave set aside as fibrillatory waves) from the
-    median of the measured beats; ``irregular``: the rhythm's RRs are (``melp.atrial_waves``)."""
+    varies from beat to beat (else None), QRS found, why the wave before the QRS was not taken for a P wave
+    (fibrillatory or flutter waves, ``melp.atrial_waves``; else None)) from the median of the measured
+    beats; ``irregular``: the rhythm's RRs are."""
     stacked, r_index, fs, ectopic_after_s = measured.beats, measured.r_index, measured.fs, measured.ectopic_after_s
     values: dict[str, float | None] = dict.fromkeys(("pr_ms", "qrs_ms", "qt_ms", "p_axis", "qrs_axis", "t_axis"))
     beat = np.median(stacked, axis=0)  # (12, W)
     bounds = delineation.qrs_bounds(beat[rows], r_index, fs)
     if bounds is None:
-        return values, 0, None, False, False
+        return values, 0, None, False, None
     onset, offset = bounds
     values["qrs_ms"] = (offset - onset) / fs * MS
     baseline = pr_segment(onset, fs)
     values["qrs_axis"] = _axis(beat, onset, offset, baseline)
     p_wave = delineation.p_onset(beat[rows], onset, fs, rr_s)
-    p_found = p_wave is not None and delineation.p_is_consistent(stacked, beat, rows, p_wave, onset, fs)
-    fibrillatory = p_found and irregular and not delineation.p_is_consistent(
-        stacked, beat, rows, p_wave, onset, fs, atrial_waves.P_CONSISTENCY_IRREGULAR)
-    p_found = p_found and not fibrillatory  # Wenckebach block is irregular too: its beats get their own PRs below
+    consistency = (delineation.p_consistency(stacked, beat, rows, p_wave, onset, fs) if p_wave is not None
+                   else -np.inf)
+    p_found, set_aside = consistency >= delineation.P_CONSISTENCY, None
+    if p_found and irregular and consistency < atrial_waves.P_CONSISTENCY_IRREGULAR:
+        # fibrillatory waves; Wenckebach block is irregular too, and its beats get their own PRs below
+        set_aside, p_found = atrial_waves.FIBRILLATORY, False
     p_beats, pr_range = (len(stacked) if p_found else 0), None
     if p_found:
         values["pr_ms"] = (onset - p_wave[0]) / fs * MS
@@ -286,7 +290,11 @@ def _delineate(measured: MeasuredBeats, rows: list[int], rr_s: float | None, irr
     if t_end is not None:
         values["qt_ms"] = (t_end - onset) / fs * MS
         values["t_axis"] = _axis(beat, offset, t_end, baseline)
-    return values, p_beats, pr_range, True, fibrillatory
+    if p_found and atrial_waves.flutter_like(heart_rate, irregular, values["p_axis"]):
+        set_aside = atrial_waves.flutter_method(values["p_axis"])
+        values["pr_ms"] = values["p_axis"] = None
+        p_beats = 0
+    return values, p_beats, pr_range, True, set_aside if pr_range is None else None
 
 
 def _varying_pr(measured: MeasuredBeats, rows: list[int], onset: int, baseline: slice, rr_s: float | None,
@@ -319,21 +327,12 @@ def measure(record: EcgRecord) -> Measurements:
         methods["intervals"] = f"not measurable: fewer than {MIN_BEATS} whole beats"
     else:
         irregular = atrial_waves.is_irregular(info.rr)
-        values, p_beats, pr_range, qrs_found, fibrillatory = _delineate(measured, rows, median_rr_s, irregular)
+        values, p_beats, pr_range, qrs_found, set_aside = _delineate(measured, rows, median_rr_s, irregular, heart_rate)
         p_found = p_beats > 0 and pr_range is None  # a P wave at one place before every measured beat
         methods.update(_interval_methods(values, len(measured.beats), measured.left_out, measured.set_aside,
                                          qrs_found))
-        if fibrillatory and pr_range is None:
-            methods["pr_ms"] = methods["p_axis"] = (
-                "not measurable: in this irregular rhythm the beats repeat the wave before the QRS only loosely: "
-                "fibrillatory waves or P waves of several shapes (atrial fibrillation, premature atrial beats?)")
-        if p_found and atrial_waves.flutter_like(heart_rate, irregular, values["p_axis"]):
-            methods["pr_ms"] = methods["p_axis"] = (
-                f"not measurable: the wave before each QRS points up (axis {values['p_axis']:.0f} degrees) at a "
-                f"fast regular rate: flutter waves, not a sinus P wave (2:1 atrial flutter, or an atrial or "
-                "junctional tachycardia?)")
-            values["pr_ms"] = values["p_axis"] = None
-            p_found = False
+        if set_aside is not None:
+            methods["pr_ms"] = methods["p_axis"] = set_aside
         if pr_range is not None:
             methods["pr_ms"] = (f"median PR of {p_beats} beats, each beat's P wave found by matching the P wave of the "
                                 f"beats after a pause: the PR varies from {pr_range[0]:.0f} to {pr_range[1]:.0f} ms "
