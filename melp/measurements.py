@@ -44,7 +44,7 @@ from typing import NamedTuple
 import numpy as np
 from scipy import signal as sps
 
-from melp import atrial_waves, delineation, varying_pr
+from melp import atrial_waves, delineation, p_wave_on_t, varying_pr
 from melp.atrial_rate import atrial_rate
 from melp.delineation import (MIN_BEATS, P_ONSET_SHARE, QRS_ONSET_MAX_MV_S, QRS_ONSET_SHARE, SHORTEST_QTC_S,
                               T_END_SHARE, pr_segment)
@@ -271,9 +271,10 @@ def _delineate(measured: MeasuredBeats, rows: list[int], rr_s: float | None, irr
         # fibrillatory waves; Wenckebach block is irregular too, and its beats get their own PRs below
         set_aside, p_found = atrial_waves.FIBRILLATORY, False
     p_beats, pr_range = (len(stacked) if p_found else 0), None
-    if p_found:
-        values["pr_ms"] = (onset - p_wave[0]) / fs * MS
-        values["p_axis"] = _axis(beat, p_wave[0], onset, baseline)
+    if p_found:  # at fast rates the onset is refined for PR and P axis (the T end's search keeps the first)
+        p_start = p_wave_on_t.p_onset_on_t(beat[rows], onset, fs, rr_s, p_wave)[0]
+        values["pr_ms"] = (onset - p_start) / fs * MS
+        values["p_axis"] = _axis(beat, p_start, onset, baseline)
     else:  # the P wave not at one place before every beat (Wenckebach): each beat's own PR
         p_beats, pr_range = _varying_pr(measured, rows, onset, baseline, rr_s, values)
     limit = r_index + int(NEXT_BEAT_SHARE * rr_s * fs) if rr_s else beat.shape[1] - 1
