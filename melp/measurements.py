@@ -334,6 +334,8 @@ def measure(record: EcgRecord) -> Measurements:
                                          qrs_found))
         if set_aside is not None:
             methods["pr_ms"] = methods["p_axis"] = set_aside
+        elif p_found and p_wave_on_t.applies(median_rr_s):
+            methods["pr_ms"] += p_wave_on_t.METHOD
         if pr_range is not None:
             methods["pr_ms"] = (f"median PR of {p_beats} beats, each beat's P wave found by matching the P wave of the "
                                 f"beats after a pause: the PR varies from {pr_range[0]:.0f} to {pr_range[1]:.0f} ms "

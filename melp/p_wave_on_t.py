@@ -9,6 +9,13 @@ P_ON_T_RATE_BPM = 110.0  # at this rate and faster the P onset is found again wi
 T_PEAK_AFTER_ONSET_S, T_PEAK_RR_SHARE = 0.14, 0.6  # ... the T peak taken between these after the QRS onset ...
 P_SAME_PEAK_S = 0.04  # ... where that finds a P peak this close to the first one ...
 P_ON_T_MAX_SHIFT_S = 0.04  # ... and moves the onset earlier by at most this
+METHOD = (f"; at {P_ON_T_RATE_BPM:.0f} bpm and faster the onset is sought again with the T wave's direction across "
+          "the leads projected out, where the P wave rises out of the T wave")
+
+
+def applies(rr_s: float | None) -> bool:
+    """Whether the median RR ``rr_s`` is fast enough for the P onset to be sought again."""
+    return rr_s is not None and 60.0 / rr_s >= P_ON_T_RATE_BPM
 
 
 def p_onset_on_t(beat: np.ndarray, qrs_onset: int, fs: float, rr_s: float | None,
@@ -24,7 +31,7 @@ def p_onset_on_t(beat: np.ndarray, qrs_onset: int, fs: float, rr_s: float | None
     so the onset found can only be late (on PTB-XL fold 9 a later onset came up for 9 records, by up to 44
     ms, with nothing to say it was right); the simulator's P waves needed up to 34 ms, and further is more
     likely another wave. Written by hand: no delineator we know of separates overlapping P and T waves."""
-    if rr_s is None or 60.0 / rr_s < P_ON_T_RATE_BPM:
+    if not applies(rr_s):
         return found
     baseline = delineation.pr_segment(qrs_onset, fs)
     magnitude = delineation.magnitude_curve(beat, baseline)

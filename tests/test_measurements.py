@@ -358,6 +358,16 @@ def test_a_p_wave_on_the_t_wave_starts_where_it_does_not_at_the_trough():
     assert p_onset_on_t(flat, onset, fs, 0.43, p_onset(flat, onset, fs, 0.43)) == p_onset(flat, onset, fs, 0.43)
 
 
+def test_the_pr_method_says_when_the_onset_was_sought_on_the_t_wave():
+    """The measurement table says how the PR was found: at 110 bpm and faster, also with the T wave projected out."""
+    from melp.p_wave_on_t import METHOD
+
+    fast = melp.measure(simulate(["sinus_tachycardia"], SEED + 900).record)  # 114 bpm
+    slow = melp.measure(simulate(["sinus_bradycardia"], SEED + 900).record)
+    assert fast.heart_rate >= 110 and fast.pr_ms is not None and fast.methods["pr_ms"].endswith(METHOD)
+    assert slow.pr_ms is not None and METHOD not in slow.methods["pr_ms"]
+
+
 def test_qrs_bounds_search_from_the_steepest_point_not_from_the_given_r_peak():
     """A beat detector's R position can sit just before the QRS (a real CPSC record: 20 ms before it,
     where the spatial velocity is still low): the bounds were then both that position and the QRS came
